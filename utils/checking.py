@@ -1,0 +1,307 @@
+"""The engine behind every exercise's tests.
+
+A check runs the student's function next to the reference on named cases and, on the first
+difference, fails with what a student needs to fix it::
+
+    perceptron_forward: case 2 of 7, "bias only (w = 0)"
+      inputs:   X (3, 2) [[...]], w (2,) [0. 0.], w0 = 1.5, g = identity
+      expected: [1.5 1.5 1.5]
+      got:      [0. 0. 0.]
+      likely mistake: the bias w0 is not added: compute g(w0 + X @ w).
+
+Each exercise module (``utils.exercises.<topic>``) lists its cases and the mistakes students
+make as small functions computing the wrong answer; when the student's output matches one,
+its hint is shown. The checks take the student's function as an argument, copy every input,
+and fail when inputs are modified, when numpy warns (overflow, invalid value, divide by zero),
+or when the function hands the work to its reference in ``utils``.
+"""
+import copy
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+class ReferenceUsed(BaseException):
+    """Raised when a student's function reaches the reference it is meant to replace.
+
+    A BaseException, so that ``except Exception`` in student code does not swallow it.
+    """
+
+
+class ExerciseFailure(AssertionError):
+    """A check failed; the message says what was expected, what came, and a likely cause."""
+
+
+@dataclass
+class Case:
+    """One call of the function under test: ``fn(*args, **kwargs)``."""
+
+    label: str
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass
+class Mistake:
+    """A common wrong answer: ``fn`` computes it, ``hint`` tells the student what to change."""
+
+    hint: str
+    fn: Callable
+
+
+# --- keeping references out of students' answers -------------------------------------------
+
+def _raise_reference_used(*args, **kwargs):
+    raise _ReferenceUsed_()  # resolved in the reference's module, where forbid() puts it
+
+
+@contextmanager
+def forbid(*references):
+    """Make every route to ``references`` raise :class:`ReferenceUsed` while inside.
+
+    The function objects' code is swapped, so aliases (``f = utils.sigmoid``), wrappers,
+    ``from utils.activations import sigmoid as s`` and module attribute calls all hit it.
+    """
+    saved = [(ref, ref.__code__) for ref in references]
+    try:
+        for ref, _ in saved:
+            ref.__globals__["_ReferenceUsed_"] = ReferenceUsed
+            ref.__code__ = _raise_reference_used.__code__
+        yield
+    finally:
+        for ref, code in saved:
+            ref.__code__ = code
+
+
+def _is_reference(fn, reference):
+    """True when ``fn`` is the reference itself, or a function built from its code."""
+    seen = set()
+    while fn is not None and id(fn) not in seen:
+        seen.add(id(fn))
+        if fn is reference or getattr(fn, "__code__", None) == reference.__code__:
+            return True
+        fn = getattr(fn, "__wrapped__", None) or getattr(fn, "func", None)  # wraps / partial
+    return False
+
+
+# --- describing values -----------------------------------------------------------------------
+
+def describe(value, limit=6):
+    """A short description of an argument or result: shapes always, values when small."""
+    if isinstance(value, np.ndarray):
+        if value.size <= limit:
+            return f"{value.shape} {np.array2string(value, precision=4, separator=' ')}".replace(
+                "\n", "")
+        return f"{value.shape} {value.dtype}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(describe(v) for v in value) + ")"
+    if isinstance(value, np.random.Generator):
+        return "rng"
+    if callable(value):
+        return getattr(value, "__name__", "a function")
+    return repr(value)
+
+
+def _show(value):
+    if isinstance(value, (np.generic, float, int)) or (
+            isinstance(value, np.ndarray) and value.ndim == 0):
+        return repr(value.item() if hasattr(value, "item") else value)
+    if isinstance(value, np.ndarray):
+        with np.printoptions(precision=6, threshold=24, edgeitems=3, linewidth=88):
+            text = repr(value)
+        return text.replace("\n", "\n            ")
+    return repr(value)
+
+
+# --- comparing results -----------------------------------------------------------------------
+
+def difference(expected, got, rtol=1e-7, atol=1e-10, where="result"):
+    """None when ``got`` matches ``expected`` (structure, shape, values); else why not."""
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return f"{where} should be a dict with keys {sorted(expected)}, got {type(got).__name__}"
+        missing = sorted(set(expected) - set(got))
+        if missing:
+            return f"{where} is missing key(s) {missing}"
+        for key in expected:
+            why = difference(expected[key], got[key], rtol, atol, f"{where}[{key!r}]")
+            if why:
+                return why
+        return None
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return f"{where} should be a tuple of {len(expected)} values, got {describe(got)}"
+        for i, (e, g) in enumerate(zip(expected, got)):
+            why = difference(e, g, rtol, atol, f"{where}[{i}]")
+            if why:
+                return why
+        return None
+    if got is None:
+        return f"{where} is None: did you forget to `return` it?"
+    exp = np.asarray(expected)
+    try:
+        arr = np.asarray(got, dtype=exp.dtype if exp.dtype != object else None)
+    except (TypeError, ValueError):
+        return f"{where} should be a number or array, got {type(got).__name__}"
+    if arr.shape != exp.shape:
+        return f"{where} has shape {arr.shape}, expected {exp.shape}"
+    if exp.dtype.kind in "fc":
+        bad = ~np.isfinite(arr) & np.isfinite(exp)
+        if bad.any():
+            return f"{where} has NaN or inf where a finite number belongs (at {np.argwhere(bad)[0].tolist()})"
+        if not np.allclose(arr, exp, rtol=rtol, atol=atol, equal_nan=True):
+            err = np.abs(arr - exp)
+            i = np.unravel_index(np.nanargmax(np.where(np.isfinite(err), err, np.inf)), exp.shape)
+            at = f" at index {tuple(int(j) for j in i)}" if exp.ndim else ""
+            return f"{where} differs by up to {float(err[i]):.3g}{at}"
+        return None
+    if not np.array_equal(arr, exp):
+        return f"{where} differs from the expected values"
+    return None
+
+
+# --- running the student's function --------------------------------------------------------
+
+def _fail(name, case, index, total, lines):
+    head = f"{name}: case {index} of {total}, \"{case.label}\""
+    raise ExerciseFailure("\n  ".join([head, *lines]))
+
+
+def _inputs(case):
+    parts = [describe(a) for a in case.args]
+    parts += [f"{k}={describe(v)}" for k, v in case.kwargs.items()]
+    return "inputs:   " + ", ".join(parts)
+
+
+def _call(fn, case):
+    return fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+
+
+def diagnose(mistakes, case, got, rtol=1e-7, atol=1e-10):
+    """The hint of the first mistake whose output matches ``got``, else None."""
+    for mistake in mistakes:
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                wrong = _call(mistake.fn, case)
+        except Exception:
+            continue
+        if difference(wrong, got, rtol, atol) is None:
+            return mistake.hint
+    return None
+
+
+def run_case(student, reference, case, *, name, index=1, total=1, mistakes=(),
+             rtol=1e-7, atol=1e-10, forbidden=()):
+    """Run one case; raise :class:`ExerciseFailure` with a teaching message if it fails."""
+    expected = _call(reference, case)
+    args = copy.deepcopy(case.args)
+    kwargs = copy.deepcopy(case.kwargs)
+    with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
+        warnings.simplefilter("always")
+        try:
+            with forbid(reference, *forbidden):
+                got = student(*args, **kwargs)
+        except NotImplementedError:
+            raise ExerciseFailure(
+                f"{name} is not written yet: replace `raise NotImplementedError()` "
+                "with your code.") from None
+        except ReferenceUsed:
+            raise ExerciseFailure(
+                f"{name} calls the course's reference implementation (utils.{name}). "
+                "Write it yourself with numpy: that is the exercise, and calling the "
+                "reference earns no points.") from None
+        except Exception as error:
+            head = f"{name}: case {index} of {total}, \"{case.label}\""
+            raise ExerciseFailure("\n  ".join([
+                head, _inputs(case), f"raised {type(error).__name__}: {error}",
+                "hint: the traceback above points at the line in your function; compare the "
+                "shapes of your intermediate arrays with the docstring."])) from error
+    numeric_warnings = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    for original, now, label in zip(case.args, args, range(len(args))):
+        if difference(original, now, 0, 0) is not None:
+            _fail(name, case, index, total, [
+                _inputs(case),
+                f"your function changed its input argument {label + 1} in place",
+                "hint: build new arrays (x = x + 1, np.maximum(x, 0)) instead of writing "
+                "into the inputs (x += 1, x[x < 0] = 0)."])
+    why = difference(expected, got, rtol, atol)
+    if why is None and numeric_warnings:
+        _fail(name, case, index, total, [
+            _inputs(case),
+            f"the result is right but numpy warned: {numeric_warnings[0].message}",
+            "hint: numerical stability is part of correctness; rewrite the formula so no "
+            "intermediate value overflows (see the notebook's section on stability)."])
+    if why is None:
+        return
+    hint = diagnose(mistakes, case, got, rtol, atol)
+    lines = [_inputs(case), f"expected: {_show(expected)}", f"got:      {_show(got)}", why]
+    if numeric_warnings:
+        lines.append(f"numpy warned: {numeric_warnings[0].message}")
+    if hint:
+        lines.append(f"likely mistake: {hint}")
+    _fail(name, case, index, total, lines)
+
+
+def check_function(student, reference, cases, *, name=None, mistakes=(), rtol=1e-7,
+                   atol=1e-10, forbidden=(), quiet=False):
+    """Check ``student`` against ``reference`` on every case; print a summary on success.
+
+    Args:
+        student: the student's function.
+        reference: the reference implementation (from ``utils``).
+        cases: list of :class:`Case`.
+        mistakes: list of :class:`Mistake`, matched against a wrong result to explain it.
+        forbidden: further references that must not be reached from ``student``.
+    Returns:
+        the number of cases passed. Raises :class:`ExerciseFailure` on the first failure.
+    """
+    name = name or reference.__name__
+    if not callable(student):
+        raise ExerciseFailure(f"{name} should be a function, got {type(student).__name__}")
+    if _is_reference(student, reference):
+        raise ExerciseFailure(
+            f"{name} is the course's reference implementation (utils.{name}) under another "
+            "name. Write it yourself with numpy: that is the exercise, and the reference "
+            "earns no points.")
+    for i, case in enumerate(cases, 1):
+        run_case(student, reference, case, name=name, index=i, total=len(cases),
+                 mistakes=mistakes, rtol=rtol, atol=atol, forbidden=forbidden)
+    if not quiet:
+        print(f"\u2713 {name}: all {len(cases)} checks passed")
+    return len(cases)
+
+
+def check_gradient_against_numeric(name, analytic, numeric, tolerance=1e-5, hint=None):
+    """Fail with the gradient checker's report when ``analytic`` is far from ``numeric``."""
+    from .gradcheck import compare_gradients
+
+    result = compare_gradients(analytic, numeric, name, tolerance)
+    if not result.passed:
+        message = str(result)
+        if hint:
+            message += f"\n  likely mistake: {hint}"
+        raise ExerciseFailure(message)
+    return result
+
+
+def passes(check, student):
+    """True when ``check(student, quiet=True)`` passes (any failure counts as not passing)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            check(student, quiet=True)
+        return True
+    except (Exception, ReferenceUsed):
+        return False
+
+
+def random_shapes(rng, n, *, low=1, high=6):
+    """``n`` random sizes in [low, high]: helps cases cover odd and unit dimensions."""
+    return tuple(int(s) for s in rng.integers(low, high + 1, size=n))
+

@@ -1,0 +1,84 @@
+"""Checks for notebook 03: dense layers and the multilayer perceptron."""
+import numpy as np
+
+from .. import mlp as ref
+from ..activations import relu, sigmoid
+from ..checking import Case, Mistake, check_function
+
+DENSE_MISTAKES = [
+    Mistake("the bias b is not added: Z = X @ W + b.", lambda X, W, b: X @ W),
+    Mistake("X * W multiplies elementwise; a layer needs the matrix product X @ W.",
+            lambda X, W, b: X * W + b),
+    Mistake("the bias is subtracted: Z = X @ W + b.", lambda X, W, b: X @ W - b),
+    Mistake("W is transposed: with row vectors the layer is X @ W, W of shape (D, H).",
+            lambda X, W, b: X @ W.T + b),
+]
+
+
+def _mlp(X, p, g, hidden=True, out_g=False, b1_after=False):
+    Z1 = X @ p["W1"] + (0 if b1_after else p["b1"])
+    A = (g(Z1) if hidden else Z1) + (p["b1"] if b1_after else 0)
+    Y = A @ p["W2"] + p["b2"]
+    return g(Y) if out_g else Y
+
+
+MLP_MISTAKES = [
+    Mistake("the output layer is linear here (y_k = sum_j g(z_j) w_jk + w_0k): do not apply g "
+            "to the output.", lambda X, p, g: _mlp(X, p, g, out_g=True)),
+    Mistake("the hidden activation g is missing: the hidden layer is g(X @ W1 + b1).",
+            lambda X, p, g: _mlp(X, p, g, hidden=False)),
+    Mistake("b1 is added after the activation; it belongs inside: g(X @ W1 + b1).",
+            lambda X, p, g: _mlp(X, p, g, b1_after=True)),
+    Mistake("b2 is missing from the output: ... @ W2 + b2.",
+            lambda X, p, g: g(X @ p["W1"] + p["b1"]) @ p["W2"]),
+    Mistake("b1 is missing from the hidden layer: g(X @ W1 + b1).",
+            lambda X, p, g: g(X @ p["W1"]) @ p["W2"] + p["b2"]),
+]
+
+
+def _params(rng, D, H, K):
+    return {"W1": rng.standard_normal((D, H)), "b1": rng.standard_normal(H),
+            "W2": rng.standard_normal((H, K)), "b2": rng.standard_normal(K)}
+
+
+def dense_cases(seed, n_random):
+    rng = np.random.default_rng(seed)
+    X = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.5]])
+    W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]])
+    out = [
+        Case("no bias (b = 0)", (X, W, np.zeros(2))),
+        Case("with a bias", (X, W, np.array([0.5, -2.0]))),
+        Case("a square layer (D = H)", (X, rng.standard_normal((3, 3)), rng.standard_normal(3))),
+    ]
+    for _ in range(n_random):
+        N, D, H = (int(s) for s in rng.integers(1, 7, size=3))
+        out.append(Case(f"random shapes N={N}, D={D}, H={H}", (
+            rng.standard_normal((N, D)), rng.standard_normal((D, H)), rng.standard_normal(H))))
+    return out
+
+
+def mlp_cases(seed, n_random):
+    rng = np.random.default_rng(seed)
+    X = np.array([[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]])
+    out = [
+        Case("D=3, H=4, K=2 with relu", (X, _params(rng, 3, 4, 2), relu)),
+        Case("D=3, H=4, K=2 with sigmoid", (X, _params(rng, 3, 4, 2), sigmoid)),
+        Case("one output (K = 1) with tanh", (X, _params(rng, 3, 5, 1), np.tanh)),
+    ]
+    for _ in range(n_random):
+        N, D, H, K = (int(s) for s in rng.integers(1, 7, size=4))
+        out.append(Case(f"random shapes N={N}, D={D}, H={H}, K={K}, tanh",
+                        (rng.standard_normal((N, D)), _params(rng, D, H, K), np.tanh)))
+    return out
+
+
+def check_dense_forward(student, *, seed=0, n_random=3, quiet=False):
+    """Check dense_forward(X, W, b) -> X @ W + b."""
+    return check_function(student, ref.dense_forward, dense_cases(seed, n_random),
+                          mistakes=DENSE_MISTAKES, quiet=quiet)
+
+
+def check_mlp_forward(student, *, seed=0, n_random=3, quiet=False):
+    """Check mlp_forward(X, params, g) -> g(X @ W1 + b1) @ W2 + b2."""
+    return check_function(student, ref.mlp_forward, mlp_cases(seed, n_random),
+                          mistakes=MLP_MISTAKES, quiet=quiet)

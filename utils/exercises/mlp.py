@@ -5,6 +5,11 @@ from .. import mlp as ref
 from ..activations import relu, sigmoid
 from ..checking import Case, Mistake, check_function
 
+
+def identity(z):
+    return z
+
+
 DENSE_MISTAKES = [
     Mistake("the bias b is not added: Z = X @ W + b.", lambda X, W, b: X @ W),
     Mistake("X * W multiplies elementwise; a layer needs the matrix product X @ W.",
@@ -12,6 +17,14 @@ DENSE_MISTAKES = [
     Mistake("the bias is subtracted: Z = X @ W + b.", lambda X, W, b: X @ W - b),
     Mistake("W is transposed: with row vectors the layer is X @ W, W of shape (D, H).",
             lambda X, W, b: X @ W.T + b),
+    Mistake("b is added to each column instead of each row: b has one entry per output "
+            "unit (H of them), so X @ W + b broadcasts it along the rows as it is; "
+            "b[:, None] or b.reshape(-1, 1) turns it the wrong way.",
+            lambda X, W, b: X @ W + b[:, None]),
+    Mistake("the bias is added to the inputs before the product; it is added after: "
+            "X @ W + b.", lambda X, W, b: (X + b) @ W),
+    Mistake("the bias is multiplied in rather than added: X @ W + b.",
+            lambda X, W, b: (X @ W) * b),
 ]
 
 
@@ -22,9 +35,16 @@ def _mlp(X, p, g, hidden=True, out_g=False, b1_after=False):
     return g(Y) if out_g else Y
 
 
+def _fixed(h):
+    return lambda X, p, g: _mlp(X, p, h)
+
+
 MLP_MISTAKES = [
     Mistake("the output layer is linear here (y_k = sum_j g(z_j) w_jk + w_0k): do not apply g "
             "to the output.", lambda X, p, g: _mlp(X, p, g, out_g=True)),
+    Mistake("the output layer is linear here: do not apply g to it (g(... @ W2) + b2 is "
+            "still an activated output).",
+            lambda X, p, g: g(_mlp(X, p, g) - p["b2"]) + p["b2"]),
     Mistake("the hidden activation g is missing: the hidden layer is g(X @ W1 + b1).",
             lambda X, p, g: _mlp(X, p, g, hidden=False)),
     Mistake("b1 is added after the activation; it belongs inside: g(X @ W1 + b1).",
@@ -33,6 +53,12 @@ MLP_MISTAKES = [
             lambda X, p, g: g(X @ p["W1"] + p["b1"]) @ p["W2"]),
     Mistake("b1 is missing from the hidden layer: g(X @ W1 + b1).",
             lambda X, p, g: g(X @ p["W1"]) @ p["W2"] + p["b2"]),
+    Mistake("you used a fixed activation (relu); use the g passed in as an argument.",
+            _fixed(relu)),
+    Mistake("you used a fixed activation (sigmoid); use the g passed in as an argument.",
+            _fixed(sigmoid)),
+    Mistake("you used a fixed activation (tanh); use the g passed in as an argument.",
+            _fixed(np.tanh)),
 ]
 
 
@@ -42,6 +68,7 @@ def _params(rng, D, H, K):
 
 
 def dense_cases(seed, n_random):
+    """Named inputs for dense_forward: fixed small layers, then random shapes."""
     rng = np.random.default_rng(seed)
     X = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.5]])
     W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]])
@@ -49,6 +76,10 @@ def dense_cases(seed, n_random):
         Case("no bias (b = 0)", (X, W, np.zeros(2))),
         Case("with a bias", (X, W, np.array([0.5, -2.0]))),
         Case("a square layer (D = H)", (X, rng.standard_normal((3, 3)), rng.standard_normal(3))),
+        Case("one input row (N = 1)", (X[:1], W, np.array([1.0, 1.0]))),
+        Case("more units than inputs (D = 2, H = 5)",
+             (rng.standard_normal((4, 2)), rng.standard_normal((2, 5)), rng.standard_normal(5))),
+        Case("one unit (H = 1)", (X, np.array([[1.0], [-1.0], [2.0]]), np.array([0.5]))),
     ]
     for _ in range(n_random):
         N, D, H = (int(s) for s in rng.integers(1, 7, size=3))
@@ -58,17 +89,24 @@ def dense_cases(seed, n_random):
 
 
 def mlp_cases(seed, n_random):
+    """Named inputs for mlp_forward: each activation, odd shapes, then random networks."""
     rng = np.random.default_rng(seed)
     X = np.array([[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]])
     out = [
         Case("D=3, H=4, K=2 with relu", (X, _params(rng, 3, 4, 2), relu)),
         Case("D=3, H=4, K=2 with sigmoid", (X, _params(rng, 3, 4, 2), sigmoid)),
         Case("one output (K = 1) with tanh", (X, _params(rng, 3, 5, 1), np.tanh)),
+        Case("identity g (the network is then one linear map)",
+             (X, _params(rng, 3, 2, 3), identity)),
+        Case("one hidden unit (H = 1), one input row (N = 1), relu",
+             (X[:1], _params(rng, 3, 1, 2), relu)),
     ]
-    for _ in range(n_random):
+    activations = (np.tanh, sigmoid, relu)
+    for i in range(n_random):
         N, D, H, K = (int(s) for s in rng.integers(1, 7, size=4))
-        out.append(Case(f"random shapes N={N}, D={D}, H={H}, K={K}, tanh",
-                        (rng.standard_normal((N, D)), _params(rng, D, H, K), np.tanh)))
+        g = activations[i % 3]
+        out.append(Case(f"random shapes N={N}, D={D}, H={H}, K={K}, {g.__name__}",
+                        (rng.standard_normal((N, D)), _params(rng, D, H, K), g)))
     return out
 
 

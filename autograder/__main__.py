@@ -1,0 +1,146 @@
+"""The instructor's command line: python -m autograder {release,bundle,collect,grade,feedback,export}."""
+import argparse
+import sys
+import zipfile
+from pathlib import Path
+
+from . import course
+
+
+def _assignments(names):
+    known = course.assignments()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        sys.exit(f"unknown assignment(s) {unknown}; known: {', '.join(known)}")
+    return names or known
+
+
+def release(args):
+    """Build lectures/ from solutions/ (nbgrader generate_assignment), cleaned for git."""
+    from .notebooks import read, write_clean
+
+    api = course.nbgrader_api()
+    for assignment in _assignments(args.assignments):
+        result = api.generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            sys.exit(f"{assignment}: generate_assignment failed\n{result.get('log', '')}")
+        path = course.LECTURES / assignment / f"{assignment}.ipynb"
+        write_clean(read(path), path)
+        print(f"{assignment}: released to {path.relative_to(course.ROOT)}")
+        if args.exchange:
+            result = api.release_assignment(assignment)
+            print(f"{assignment}: {'in the exchange' if result['success'] else result['log']}")
+
+
+STUDENT_FILES = ["lectures", "utils", "requirements.txt", "pyproject.toml", "Makefile",
+                 "README.md", "LICENSE"]
+
+
+def bundle(args):
+    """Zip what students need, and nothing more: no solutions/, no autograder/, no tests."""
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in STUDENT_FILES:
+            path = course.ROOT / name
+            files = [path] if path.is_file() else sorted(path.rglob("*")) if path.is_dir() else []
+            for f in files:
+                if f.is_file() and "__pycache__" not in f.parts and ".ipynb_checkpoints" not in f.parts:
+                    archive.write(f, Path("deep-learning-course") / f.relative_to(course.ROOT))
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB)")
+
+
+def collect(args):
+    """Bring submissions in from an LMS download or from nbgrader's exchange."""
+    from . import collect as c
+
+    if args.source:
+        if not args.assignment:
+            sys.exit("collect PATH needs --assignment ID (which notebook these are)")
+        saved = c.from_download(args.source, _assignments([args.assignment])[0])
+        print(f"{len(saved)} submission(s) saved under {course.SUBMITTED.relative_to(course.ROOT)}/")
+    else:
+        c.from_exchange(_assignments([args.assignment] if args.assignment else []))
+
+
+def grade(args):
+    """Autograde every submission and write autograder/grades.csv."""
+    from . import grading
+
+    assignments = _assignments(args.assignments)
+    print("building the gradebook from solutions/ ...")
+    grading.regenerate(assignments)
+    outcomes = grading.autograde(assignments, args.student or None)
+    grading.save_outcomes(outcomes)
+    path = grading.export()
+    table = grading.rows(outcomes)
+    totals = {}
+    for row in table:
+        key = (row["student"], row["assignment"])
+        got, out_of = totals.get(key, (0.0, 0.0))
+        totals[key] = (got + row["score"], out_of + row["max_score"])
+    for (student, assignment), (got, out_of) in sorted(totals.items()):
+        print(f"{student:20s} {assignment:28s} {got:5.1f} / {out_of:g}")
+    print(f"wrote {path.relative_to(course.ROOT)} ({len(table)} rows for {len(outcomes)} submissions)")
+
+
+def feedback(args):
+    """HTML feedback per student and notebook, without hidden tests, in autograder/feedback/."""
+    from . import grading
+
+    api = course.nbgrader_api()
+    assignments = _assignments(args.assignments)
+    for student, assignment in grading.submissions(assignments, args.student or None):
+        if not (course.AUTOGRADED / student / assignment).is_dir():
+            print(f"{student} {assignment}: not graded yet, skipped")
+            continue
+        result = api.generate_feedback(assignment, student, force=True)
+        print(f"{student} {assignment}: {'feedback written' if result['success'] else result['log']}")
+        if args.exchange and result["success"]:
+            api.release_feedback(assignment, student)
+
+
+def export(args):
+    """Rewrite autograder/grades.csv from the gradebook."""
+    from . import grading
+
+    print(f"wrote {grading.export(args.out).relative_to(course.ROOT)}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help=release.__doc__)
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--exchange", action="store_true", help="also release to nbgrader's exchange")
+    p.set_defaults(run=release)
+
+    p = sub.add_parser("bundle", help=bundle.__doc__)
+    p.add_argument("--out", default=str(course.ROOT / "dist" / "student-bundle.zip"))
+    p.set_defaults(run=bundle)
+
+    p = sub.add_parser("collect", help=collect.__doc__)
+    p.add_argument("source", nargs="?", help="folder or .zip of downloaded notebooks (omit: exchange)")
+    p.add_argument("--assignment", help="the assignment id of the downloaded notebooks")
+    p.set_defaults(run=collect)
+
+    for name, fn in (("grade", grade), ("feedback", feedback)):
+        p = sub.add_parser(name, help=fn.__doc__)
+        p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+        p.add_argument("--student", action="append", help="only this student (repeatable)")
+        if name == "feedback":
+            p.add_argument("--exchange", action="store_true", help="also return it via the exchange")
+        p.set_defaults(run=fn)
+
+    p = sub.add_parser("export", help=export.__doc__)
+    p.add_argument("--out", default=str(course.GRADES_CSV))
+    p.set_defaults(run=export)
+
+    args = parser.parse_args(argv)
+    course.prepare_environment()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Interactive figures for notebook 02: activation functions and their derivatives."""
+import ipywidgets as widgets
+import numpy as np
+
+from .. import activations as ref
+from ..widgets import Explorer, figure, slider
+
+REFERENCES = {
+    "sigmoid": (ref.sigmoid, ref.sigmoid_grad),
+    "tanh": (ref.tanh, ref.tanh_grad),
+    "relu": (ref.relu, ref.relu_grad),
+}
+
+
+def _limits(values, pad=0.08, min_span=0.2):
+    low, high = float(np.min(values)), float(np.max(values))
+    span = max(high - low, min_span)
+    return low - pad * span, high + pad * span
+
+
+def _remark(name, slope, peak):
+    """A word on the slope at z0: where learning through this unit stalls."""
+    if name == "relu" and slope == 0:
+        return "  (flat: a ReLU below 0 passes no gradient)"
+    if peak > 0 and abs(slope) < 0.02 * peak:
+        return "  (saturated: almost no gradient)"
+    return ""
+
+
+def activation_explorer(functions=None, z_range=(-6.0, 6.0), n=401):
+    """An activation g(w z + b) with the tangent at a point z0 and the derivative beside it.
+
+    Args:
+        functions: dict name -> (g, g_prime) of elementwise functions; by default the
+            course's sigmoid, tanh and relu. Pass your own to see them drawn.
+        z_range: the z interval shown.
+        n: points per curve.
+    Returns:
+        an :class:`~utils.widgets.Explorer` with controls ``activation`` (dropdown),
+        ``z0`` (where the tangent touches), ``w`` (gain) and ``b`` (shift).
+
+    The left panel shows a(z) = g(w z + b) and its tangent at z0, whose slope is
+    a'(z0) = w g'(w z0 + b) (the chain rule); the right panel shows a'(z) and marks z0.
+    """
+    functions = dict(REFERENCES if functions is None else functions)
+    zs = np.linspace(*z_range, n)
+    fig, (ax, dax) = figure(1, 2, figsize=(8.4, 3.3))
+    curve, = ax.plot(zs, zs, color="C0", lw=2)
+    tangent, = ax.plot([], [], color="C3", lw=1.5, ls="--", label="tangent at $z_0$")
+    point, = ax.plot([], [], "o", color="C3")
+    ax.axhline(0, color="0.8", lw=0.8, zorder=0)
+    ax.axvline(0, color="0.8", lw=0.8, zorder=0)
+    ax.set(xlim=z_range, xlabel="z")
+    ax.legend(loc="upper left", fontsize=8)
+    dcurve, = dax.plot(zs, zs, color="C2", lw=2)
+    dpoint, = dax.plot([], [], "o", color="C3")
+    dlevel = dax.axhline(0, color="C3", lw=1, ls=":")
+    dax.axhline(0, color="0.8", lw=0.8, zorder=0)
+    dax.set(xlim=z_range, xlabel="z")
+    label = fig.suptitle("", fontsize=10)
+
+    def update(activation, z0, w, b):
+        g, g_prime = functions[activation]
+        a = np.asarray(g(w * zs + b), dtype=float)
+        da = w * np.asarray(g_prime(w * zs + b), dtype=float)  # chain rule: d/dz g(wz + b)
+        a0 = float(g(np.array([w * z0 + b]))[0])
+        s0 = w * float(g_prime(np.array([w * z0 + b]))[0])
+        span = 0.25 * (z_range[1] - z_range[0])
+        tz = np.array([z0 - span, z0 + span])
+        curve.set_ydata(a)
+        tangent.set_data(tz, a0 + s0 * (tz - z0))
+        point.set_data([z0], [a0])
+        ax.set_ylim(_limits(a))
+        sign = "+" if b >= 0 else "-"
+        ax.set_title(f"a(z) = {activation}({w:.2g} z {sign} {abs(b):.2g})", fontsize=10)
+        dcurve.set_ydata(da)
+        dpoint.set_data([z0], [s0])
+        dlevel.set_ydata([s0, s0])
+        dax.set_ylim(_limits(np.r_[da, 0.0]))
+        dax.set_title("a'(z) = w g'(w z + b)", fontsize=10)
+        peak = float(np.max(np.abs(da)))
+        label.set_text(f"at z0 = {z0:.2f}: a = {a0:.4f}, slope a'(z0) = {s0:.4f}"
+                       + _remark(activation, s0, peak))
+
+    return Explorer(
+        fig, update,
+        activation=widgets.Dropdown(options=list(functions), value=list(functions)[0],
+                                    description="g"),
+        z0=slider(1.0, z_range[0], z_range[1], 0.05, "z0"),
+        w=slider(1.0, -4.0, 4.0, 0.05, "gain w"),
+        b=slider(0.0, -4.0, 4.0, 0.05, "shift b"),
+    )

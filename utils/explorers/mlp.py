@@ -1,0 +1,114 @@
+"""Interactive figures for notebook 03: the hidden units of a two-layer perceptron."""
+import ipywidgets as widgets
+import numpy as np
+
+from ..plotting import CLASS_COLORS, DIVERGING, grid, line_in_box, padded_limits
+from ..widgets import Explorer, figure, slider
+
+WEIGHT_RANGE = (-10.0, 10.0)
+
+
+def _copy(params):
+    return {k: np.array(params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2")}
+
+
+def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
+    """Hidden units and the decision map of a 2-input, 1-output MLP you can rewire by hand.
+
+        z_j = x_1 w_1j + x_2 w_2j + b_j,   h_j = g(z_j),   y = sum_j h_j v_j + b_out
+
+    Args:
+        X: (N, 2) inputs.  y: (N,) labels in {0, 1}.
+        params: dict with W1 (2, H), b1 (H,), W2 (H, 1), b2 (1,); copied, never modified.
+        g: the hidden activation (elementwise).
+        n: grid resolution of the maps.
+        unit: the hidden unit selected at first.
+        threshold: the output is read as class 1 where y > threshold.
+    Returns:
+        an :class:`~utils.widgets.Explorer` with controls ``unit`` (which hidden unit the
+        sliders move), ``w1``, ``w2`` (its input weights), ``b`` (its bias) and ``v`` (its
+        weight in the output). ``explorer.params`` holds the current weights.
+
+    Left: the selected unit's activation h_j over the plane and its line z_j = 0 (where
+    the unit switches on). Right: the network's output y over the plane, every hidden
+    unit's line (the selected one bold), the data and the accuracy.
+    """
+    p = _copy(params)
+    H = p["W1"].shape[1]
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    xlim, ylim = padded_limits(X[:, 0]), padded_limits(X[:, 1])
+    _, _, points = grid(xlim, ylim, n)
+    # Hidden activations on the grid and on the data, one column per unit; a slider move
+    # recomputes only the selected unit's column.
+    A_grid = np.asarray(g(points @ p["W1"] + p["b1"]), dtype=float)
+    A_data = np.asarray(g(X @ p["W1"] + p["b1"]), dtype=float)
+
+    fig, (hax, oax) = figure(1, 2, figsize=(8.4, 3.7))
+    extent = (*xlim, *ylim)
+    h_img = hax.imshow(np.zeros((n, n)), origin="lower", extent=extent, aspect="auto",
+                       cmap="viridis")
+    o_img = oax.imshow(np.zeros((n, n)), origin="lower", extent=extent, aspect="auto",
+                       cmap=DIVERGING, vmin=threshold - 1, vmax=threshold + 1, alpha=0.8)
+    fig.colorbar(h_img, ax=hax, shrink=0.8)
+    fig.colorbar(o_img, ax=oax, shrink=0.8, label="output y")
+    for ax in (hax, oax):
+        for k in (0, 1):
+            ax.scatter(*X[y == k].T, s=12, color=CLASS_COLORS[k], edgecolor="white",
+                       linewidth=0.4)
+        ax.set(xlim=xlim, ylim=ylim, xlabel="$x_1$", ylabel="$x_2$")
+    h_line, = hax.plot([], [], color="white", lw=2)
+    o_lines = [oax.plot([], [], color="0.15", lw=1, ls="--")[0] for _ in range(H)]
+
+    controls = dict(
+        unit=widgets.Dropdown(options=[(f"hidden unit {j}", j) for j in range(H)], value=unit,
+                              description="unit"),
+        w1=slider(p["W1"][0, unit], *WEIGHT_RANGE, 0.1, "w1 (x1)"),
+        w2=slider(p["W1"][1, unit], *WEIGHT_RANGE, 0.1, "w2 (x2)"),
+        b=slider(p["b1"][unit], *WEIGHT_RANGE, 0.1, "bias b"),
+        v=slider(p["W2"][unit, 0], *WEIGHT_RANGE, 0.1, "output v"),
+    )
+    state = {"unit": unit, "syncing": False}
+
+    def sync_sliders(j):
+        """Show unit j's weights on the sliders without writing them back."""
+        state["syncing"] = True
+        try:
+            controls["w1"].value = float(p["W1"][0, j])
+            controls["w2"].value = float(p["W1"][1, j])
+            controls["b"].value = float(p["b1"][j])
+            controls["v"].value = float(p["W2"][j, 0])
+        finally:
+            state["syncing"] = False
+
+    def update(unit, w1, w2, b, v):
+        if state["syncing"]:
+            return
+        if unit != state["unit"]:
+            state["unit"] = unit
+            sync_sliders(unit)
+        else:
+            p["W1"][:, unit] = (w1, w2)
+            p["b1"][unit] = b
+            p["W2"][unit, 0] = v
+            z_grid = points @ p["W1"][:, unit] + b
+            A_grid[:, unit] = np.asarray(g(z_grid), dtype=float)
+            A_data[:, unit] = np.asarray(g(X @ p["W1"][:, unit] + b), dtype=float)
+        h = A_grid[:, unit]
+        h_img.set_data(h.reshape(n, n))
+        low, high = float(h.min()), float(h.max())
+        h_img.set_clim(low, max(high, low + 1e-6))
+        h_line.set_data(*line_in_box(p["W1"][:, unit], p["b1"][unit], xlim))
+        hax.set_title(f"hidden unit {unit}: h = g({p['W1'][0, unit]:.1f} x1 + "
+                      f"{p['W1'][1, unit]:.1f} x2 + {p['b1'][unit]:.1f})", fontsize=9)
+        o_img.set_data((A_grid @ p["W2"][:, 0] + p["b2"][0]).reshape(n, n))
+        for j, line in enumerate(o_lines):
+            line.set_data(*line_in_box(p["W1"][:, j], p["b1"][j], xlim))
+            line.set_linewidth(2.5 if j == unit else 1)
+        accuracy = np.mean((A_data @ p["W2"][:, 0] + p["b2"][0] > threshold) == (y == 1))
+        oax.set_title(f"output y = sum_j v_j h_j + {p['b2'][0]:.2f};  accuracy "
+                      f"{accuracy:.0%}", fontsize=9)
+
+    explorer = Explorer(fig, update, **controls)
+    explorer.params = p
+    return explorer

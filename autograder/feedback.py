@@ -20,6 +20,8 @@ def redact_source(source):
 class RedactHiddenTests(Preprocessor):
     """Remove hidden test source and the tracebacks that could quote it."""
 
+    enabled = True  # nbconvert preprocessors are off unless enabled
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or BEGIN not in cell.source:
             return cell, resources

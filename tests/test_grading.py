@@ -1,0 +1,234 @@
+"""End to end: release, submissions of every kind, `python -m autograder grade`, feedback, export.
+
+Runs real nbgrader on a copy of the course, with submissions made the way students make them:
+the released lecture with its answer cells filled in.
+"""
+import csv
+import re
+from html import unescape
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, assignments, nbgrader_meta, read_notebook
+
+pytestmark = pytest.mark.slow
+
+WRONG = {  # one wrong answer per notebook, and which test cell it must lose
+    "01_perceptron": ("perceptron_forward",
+                      "def perceptron_forward(X, w, w0, g):\n    return g(X @ w)\n"),
+    "02_activation_functions": ("sigmoid_grad",
+                                "import numpy as np\ndef sigmoid_grad(z):\n"
+                                "    return z * (1 - z)\n"),
+}
+DIFFERENT_BUT_RIGHT = {
+    "01_perceptron": {"perceptron_forward": (
+        "import numpy as np\n"
+        "def perceptron_forward(X, w, w0, g):\n"
+        "    out = np.empty(len(X))\n"
+        "    for n, row in enumerate(X):\n"
+        "        out[n] = sum(x * wi for x, wi in zip(row, w)) + w0\n"
+        "    print('my loop version')\n"
+        "    return g(out)\n")},
+}
+CALLS_REFERENCE = ("import utils\n"
+                   "def perceptron_forward(X, w, w0, g):\n"
+                   "    return utils.perceptron_forward(X, w, w0, g)\n")
+ALIASES_REFERENCE = ("from utils.perceptron import perceptron_forward as _mine\n"
+                     "perceptron_forward = _mine\n")
+
+
+def answers(nb):
+    return {nbgrader_meta(c)["grade_id"]: c for c in nb["cells"]
+            if nbgrader_meta(c).get("solution")}
+
+
+def strip_markers(source):
+    return "\n".join(line for line in source.splitlines()
+                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+def submission(course_dir, a, replace=None, solved=False):
+    """The released lecture of ``a``, answer cells replaced as a student would."""
+    nb = read_notebook(course_dir / "lectures" / a / f"{a}.ipynb")
+    if solved:
+        source_cells = answers(read_notebook(course_dir / "solutions" / a / f"{a}.ipynb"))
+        for grade_id, cell in answers(nb).items():
+            cell["source"] = strip_markers("".join(source_cells[grade_id]["source"]))
+    for grade_id, code in (replace or {}).items():
+        answers(nb)[grade_id]["source"] = code
+    return nb
+
+
+def submit(course_dir, student, a, nb, name=None):
+    folder = course_dir / "autograder" / "submitted" / student / a
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / (name or f"{a}.ipynb")).write_text(json.dumps(nb))
+
+
+def run_cli(course_dir, *args):
+    result = subprocess.run([sys.executable, "-m", "autograder", *args], cwd=course_dir,
+                            capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, f"autograder {args} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """A copy of the course, every kind of submission, graded once; returns (dir, rows)."""
+    course_dir = tmp_path_factory.mktemp("course")
+    ignore = shutil.ignore_patterns("__pycache__", "submitted", "autograded", "feedback",
+                                    "build", "*.db", "grades.csv")
+    for name in ("solutions", "autograder", "utils"):
+        shutil.copytree(ROOT / name, course_dir / name, ignore=ignore)
+    for name in ("requirements.txt", "pyproject.toml", "README.md", "Makefile"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, course_dir / name)
+    run_cli(course_dir, "release")
+
+    for a in assignments(course_dir):
+        submit(course_dir, "alice", a, submission(course_dir, a, solved=True))
+        submit(course_dir, "bob", a, submission(course_dir, a))  # the blank lecture
+    for a, (grade_id, code) in WRONG.items():
+        if a in assignments(course_dir):
+            submit(course_dir, "carol", a, submission(course_dir, a, {grade_id: code}, solved=True))
+    for a, replace in DIFFERENT_BUT_RIGHT.items():
+        if a in assignments(course_dir):
+            submit(course_dir, "frank", a, submission(course_dir, a, replace, solved=True))
+    a = "01_perceptron"
+    submit(course_dir, "dave", a, submission(course_dir, a, {"perceptron_forward": CALLS_REFERENCE}))
+    submit(course_dir, "erin", a, submission(course_dir, a,
+                                            {"perceptron_forward": ALIASES_REFERENCE}))
+    submit(course_dir, "gina", a, submission(course_dir, a, solved=True),
+           name=f"{a} (1).ipynb")  # renamed by the browser
+    (course_dir / "autograder" / "submitted" / "hank" / a).mkdir(parents=True)  # nothing in it
+
+    out = run_cli(course_dir, "grade")
+    with open(course_dir / "autograder" / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return course_dir, rows, out
+
+
+def graded_assignments(graded):
+    return assignments(graded[0])
+
+
+def scores(rows, student, a):
+    return {r["grade_id"]: (float(r["score"]), float(r["max_score"]))
+            for r in rows if r["student"] == student and r["assignment"] == a}
+
+
+def test_csv_has_the_columns_and_one_row_per_graded_cell(graded):
+    course_dir, rows, _ = graded
+    assert {"student", "assignment", "grade_id", "score", "max_score"} <= set(rows[0])
+    keys = [(r["student"], r["assignment"], r["grade_id"]) for r in rows]
+    assert len(keys) == len(set(keys)), "duplicate rows"
+    for a in graded_assignments(graded):
+        for student in ("alice", "bob"):
+            assert len(scores(rows, student, a)) > 0, f"{student} {a} has no rows"
+
+
+def test_the_solution_earns_full_marks(graded):
+    _, rows, _ = graded
+    for a in graded_assignments(graded):
+        for grade_id, (score, max_score) in scores(rows, "alice", a).items():
+            assert score == max_score > 0, f"alice {a} {grade_id}: {score}/{max_score}"
+
+
+def test_the_blank_lecture_earns_zero_without_crashing(graded):
+    _, rows, _ = graded
+    for a in graded_assignments(graded):
+        got = scores(rows, "bob", a)
+        assert got and all(score == 0 for score, _ in got.values()), f"bob {a}: {got}"
+        assert {r["status"] for r in rows if r["student"] == "bob"} == {"graded"}
+
+
+def test_a_wrong_answer_loses_that_exercise_only(graded):
+    _, rows, _ = graded
+    for a, (grade_id, _) in WRONG.items():
+        if a not in graded_assignments(graded):
+            continue
+        got = scores(rows, "carol", a)
+        assert got[f"test_{grade_id}"][0] == 0, f"carol {a}: the wrong {grade_id} earned points"
+        for other, (score, max_score) in got.items():
+            if other != f"test_{grade_id}":
+                assert score == max_score, f"carol {a}: {other} lost points it should keep"
+
+
+def test_calling_or_aliasing_the_reference_earns_nothing(graded):
+    _, rows, _ = graded
+    for student in ("dave", "erin"):
+        assert scores(rows, student, "01_perceptron")["test_perceptron_forward"][0] == 0
+
+
+def test_a_correct_answer_written_differently_earns_full_marks(graded):
+    _, rows, _ = graded
+    for a in DIFFERENT_BUT_RIGHT:
+        assert a in graded_assignments(graded)
+        for grade_id, (score, max_score) in scores(rows, "frank", a).items():
+            assert score == max_score, f"frank {a} {grade_id}: {score}/{max_score}"
+
+
+def test_ungradable_submissions_get_zero_rows_with_a_reason(graded):
+    _, rows, _ = graded
+    for student, status in (("gina", "renamed notebook"), ("hank", "missing notebook")):
+        mine = [r for r in rows if r["student"] == student]
+        assert mine, f"{student} has no rows"
+        assert all(r["status"] == status and r["reason"] and float(r["score"]) == 0
+                   for r in mine), mine
+
+
+def test_feedback_shows_messages_but_never_hidden_tests(graded):
+    course_dir, _, _ = graded
+    run_cli(course_dir, "feedback", "01_perceptron")
+    page = (course_dir / "autograder" / "feedback" / "carol" / "01_perceptron"
+            / "01_perceptron.html").read_text()
+    html = unescape(re.sub(r"<[^>]+>", "", page))  # the text a student reads
+    assert "likely mistake" in html and "bias w0 is not added" in html
+    hidden = "".join(next(c["source"] for c in read_notebook(
+        course_dir / "solutions" / "01_perceptron" / "01_perceptron.ipynb")["cells"]
+        if nbgrader_meta(c).get("grade_id") == "test_perceptron_forward"))
+    hidden = hidden.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+    for line in filter(None, (l.strip() for l in hidden.splitlines())):
+        assert line not in html, f"feedback reveals a hidden test line: {line}"
+    assert "HIDDEN TESTS" not in html
+
+
+def test_export_rewrites_the_same_csv(graded):
+    course_dir, rows, _ = graded
+    csv_path = course_dir / "autograder" / "grades.csv"
+    before = csv_path.read_text()
+    csv_path.unlink()
+    run_cli(course_dir, "export")
+    assert csv_path.read_text() == before
+
+
+def test_bundle_holds_what_students_need_and_nothing_more(graded, tmp_path):
+    course_dir, _, _ = graded
+    out = tmp_path / "bundle.zip"
+    run_cli(course_dir, "bundle", "--out", str(out))
+    names = zipfile.ZipFile(out).namelist()
+    tops = {Path(n).parts[1] for n in names}
+    assert {"lectures", "utils", "requirements.txt"} <= tops
+    assert not tops & {"solutions", "autograder", "tests"}, tops
+    for n in names:
+        if n.endswith(".ipynb"):
+            assert b"BEGIN SOLUTION" not in zipfile.ZipFile(out).read(n)
+
+
+def test_collect_from_an_lms_download(graded, tmp_path):
+    course_dir, _, _ = graded
+    nb = json.dumps(submission(course_dir, "01_perceptron"))
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("zoe_4411_9981_01_perceptron-1.ipynb", nb)
+        z.writestr("yan/01_perceptron (1).ipynb", nb)
+    run_cli(course_dir, "collect", str(archive), "--assignment", "01_perceptron")
+    for student in ("zoe", "yan"):
+        assert (course_dir / "autograder" / "submitted" / student / "01_perceptron"
+                / "01_perceptron.ipynb").is_file()

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT, assignments, nbgrader_meta, read_notebook
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading")]
 
 WRONG = {  # one wrong answer per notebook, and which test cell it must lose
     "01_perceptron": ("perceptron_forward",

@@ -93,12 +93,12 @@ class Explorer:
             self._draw()
         except Exception:
             self.last_error = traceback.format_exc()
-            self.errors.clear_output()
+            self.errors.outputs = ()  # works with or without a front end, unlike clear_output
             self.errors.append_stderr(self.last_error)
             return
         if self.last_error is not None:
             self.last_error = None
-            self.errors.clear_output()
+            self.errors.outputs = ()
         self.last_update_ms = (time.perf_counter() - start) * 1e3
 
     def _draw(self):

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import backprop as ref
 from ..checking import (Case, Mistake, ReferenceUsed, check_function,
-                        check_gradient_against_numeric, diagnose, forbid)
+                        check_gradient_against_numeric, diagnose, difference, forbid)
 from ..gradcheck import numerical_gradient
 from ..mlp import MLP_KEYS
 
@@ -163,13 +163,14 @@ MLP_MISTAKES = [
             _wrong(dY_scale="no2NK")),
     Mistake("the 1/(N K) of the mean is missing from dY: the loss averages over all N*K "
             "entries, so dY = 2 (Y - y) / (N K) (y.size is N K).", _wrong(dY_scale="1")),
+    Mistake("dY is divided by N only; the loss averages over all N*K entries, so "
+            "dY = 2 (Y - y) / (N K).", _wrong(dY_scale="N")),
+    # the same gradients with a wrong loss too: matched on the whole output, after the above
     Mistake("the loss is a sum, not a mean: J = mean((Y - y)^2) over all N*K entries, and "
             "dY = 2 (Y - y) / (N K).", _wrong(dY_scale="1", loss_scale="1")),
     Mistake("the mean runs over the rows only (divided by N); MSE averages over every entry, "
             "N*K of them: J = mean((Y - y)^2), dY = 2 (Y - y) / (N K).",
             _wrong(dY_scale="N", loss_scale="N")),
-    Mistake("dY is divided by N only; the loss averages over all N*K entries, so "
-            "dY = 2 (Y - y) / (N K).", _wrong(dY_scale="N")),
     Mistake("every gradient has the wrong sign: dY = 2 (Y - y) / (N K), prediction minus "
             "target (the minus belongs to the update W <- W - lr * dW).", _wrong(sign=-1.0)),
     Mistake("the bias gradients are averaged over the batch; they are sums, "
@@ -199,6 +200,15 @@ def _net(rng, N, D, H, K, activation, scale=1.0):
             _params(rng, D, H, K, scale), activation)
 
 
+def _saturated(rng, activation):
+    """Pre-activations Z1 = X @ W1 + b1 of +-710 to +-1000: exp(-z) overflows unless avoided."""
+    X = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.5, -0.5, 0.25]])
+    W1 = np.array([[1000.0, -1000.0, 3.0, -2.0], [-720.0, 710.0, -0.5, 1.0],
+                   [40.0, -30.0, 800.0, -900.0]])
+    p = {**_params(rng, 3, 4, 2), "W1": W1, "b1": np.array([0.0, -0.5, 0.5, 0.0])}
+    return X, rng.standard_normal((4, 2)), p, activation
+
+
 def mlp_cases(seed, n_random):
     rng = np.random.default_rng(seed)
     X, y, p, _ = _net(rng, 3, 3, 3, 3, "relu")
@@ -212,10 +222,8 @@ def mlp_cases(seed, n_random):
         Case("one sample (N = 1), relu", _net(rng, 1, 3, 4, 2, "relu")),
         Case("every ReLU dead (b1 = -100): no gradient reaches W1 and b1",
              (X, y, dead, "relu")),
-        Case("saturated sigmoid, |Z1| up to ~1000 (stability)",
-             _net(rng, 4, 3, 4, 2, "sigmoid", scale=400.0)),
-        Case("saturated tanh, |Z1| up to ~1000 (stability)",
-             _net(rng, 4, 3, 4, 2, "tanh", scale=400.0)),
+        Case("saturated sigmoid, |Z1| up to 1000 (stability)", _saturated(rng, "sigmoid")),
+        Case("saturated tanh, |Z1| up to 1000 (stability)", _saturated(rng, "tanh")),
     ]
     for _ in range(n_random):
         N, D, H, K = (int(s) for s in rng.integers(1, 7, size=4))
@@ -240,13 +248,15 @@ def _mlp_against_numeric(student, seed):
             X, y, p, _ = _net(rng, 5, 3, 4, 2, activation)
         try:
             with forbid(ref.mlp_loss_and_grads):
-                _, grads = student(X.copy(), y.copy(), {k: v.copy() for k, v in p.items()},
+                loss, grads = student(X.copy(), y.copy(), {k: v.copy() for k, v in p.items()},
                                    activation)
             grads = {k: np.asarray(grads[k], dtype=float) for k in MLP_KEYS}
         except (Exception, ReferenceUsed):
             return  # the cases below say what went wrong
         if any(grads[k].shape != p[k].shape for k in MLP_KEYS):
             return  # the cases below report the shapes with a hint
+        if difference(_loss(X, y, p, activation), loss) is not None:
+            return  # a wrong loss: the cases below show it next to its likely mistake
         case = Case("", (X, y, p, activation))
         for key in ("W2", "b2", "W1", "b1"):  # in backward order: the first failure is the cause
             numeric = numerical_gradient(lambda v, key=key: _loss(X, y, {**p, key: v}, activation),

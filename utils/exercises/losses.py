@@ -84,7 +84,7 @@ MISTAKES = {
                 lambda a, b: np.sqrt(np.mean((_a(a) - _a(b)) ** 2))),
         Mistake("the squares are summed over each row and averaged over rows only: the MSE "
                 "averages over every element (divide by y_pred.size).",
-                lambda a, b: np.mean(np.sum((_a(a) - _a(b)) ** 2, axis=-1))),
+                lambda a, b: np.mean(np.sum((_a(a) - _a(b)) ** 2, axis=1))),
     ],
     "mse_grad": [
         Mistake("the factor 2 from differentiating the square is missing: "
@@ -100,15 +100,15 @@ MISTAKES = {
                 lambda a, b: _a(a) - _a(b)),
     ],
     "bce_loss": [
-        Mistake("p is not clipped: a probability of exactly 0 or 1 gives log(0) = -inf. "
-                "Clip first: p = np.clip(p, eps, 1 - eps).",
-                lambda p, y, eps=1e-12: -np.mean(_bce_terms(_a(p), _a(y)))),
-        Mistake("p is clipped on one side only: clip to [eps, 1 - eps] so log(1 - p) is "
-                "finite too.",
-                lambda p, y, eps=1e-12: -np.mean(_bce_terms(np.maximum(_a(p), eps), _a(y)))),
         Mistake("the eps argument is ignored (a fixed margin is used): clip with the eps "
                 "that was passed in.",
                 lambda p, y, eps=1e-12: _bce(p, y)),
+        Mistake("p is clipped on one side only: clip to [eps, 1 - eps] so log(1 - p) is "
+                "finite too.",
+                lambda p, y, eps=1e-12: -np.mean(_bce_terms(np.maximum(_a(p), eps), _a(y)))),
+        Mistake("p is not clipped: a probability of exactly 0 or 1 gives log(0) = -inf. "
+                "Clip first: p = np.clip(p, eps, 1 - eps).",
+                lambda p, y, eps=1e-12: -np.mean(_bce_terms(_a(p), _a(y)))),
         Mistake("the minus sign is missing: J = -1/n sum [y log p + (1 - y) log(1 - p)] is "
                 "positive.", lambda p, y, eps=1e-12: -_bce(p, y, eps)),
         Mistake("that is a sum: divide by the number of elements n (np.mean).",
@@ -124,6 +124,8 @@ MISTAKES = {
                 lambda p, y, eps=1e-12: -np.mean(_bce_terms(_clip(y, eps), _a(p)))),
     ],
     "bce_grad": [
+        Mistake("the eps argument is ignored (a fixed margin is used): clip with the eps "
+                "that was passed in.", lambda p, y, eps=1e-12: _bce_g(p, y)),
         Mistake("the clipping was differentiated (gradient 0 where p was clipped). Clip p, "
                 "then evaluate (-y / p + (1 - y) / (1 - p)) / n at the clipped p.",
                 lambda p, y, eps=1e-12: np.where((_a(p) < eps) | (_a(p) > 1 - eps), 0.0,
@@ -131,8 +133,6 @@ MISTAKES = {
         Mistake("p is not clipped before dividing: 1 / p is infinite at p = 0. Clip p to "
                 "[eps, 1 - eps] first.",
                 lambda p, y, eps=1e-12: (-_a(y) / _a(p) + (1 - _a(y)) / (1 - _a(p))) / _a(p).size),
-        Mistake("the eps argument is ignored (a fixed margin is used): clip with the eps "
-                "that was passed in.", lambda p, y, eps=1e-12: _bce_g(p, y)),
         Mistake("the 1/n of the mean is missing: divide by n = p.size.",
                 lambda p, y, eps=1e-12: _bce_g(p, y, eps) * _a(p).size),
         Mistake("the sign is flipped: dJ/dp = (-y / p + (1 - y) / (1 - p)) / n.",
@@ -262,7 +262,7 @@ def _binary(rng, shape):
 def mse_cases(seed, n_random):
     rng = np.random.default_rng(seed)
     out = [
-        Case("one prediction", (np.array([3.0]), np.array([1.0]))),
+        Case("two predictions", (np.array([3.0, 0.0]), np.array([1.0, 1.0]))),
         Case("a vector of predictions", (np.array([1.0, 2.0, 3.0, 4.0]),
                                          np.array([1.5, 2.0, 2.0, 6.0]))),
         Case("perfect predictions (loss 0)", (np.array([0.5, -1.0]), np.array([0.5, -1.0]))),
@@ -283,8 +283,10 @@ def bce_cases(seed, n_random):
         Case("confident and right", (np.array([0.9, 0.1]), np.array([1.0, 0.0]))),
         Case("confident and wrong", (np.array([0.1, 0.9]), np.array([1.0, 0.0]))),
         Case("p = 0.5 everywhere (loss log 2)", (np.full(3, 0.5), np.array([1.0, 0.0, 1.0]))),
-        Case("p exactly 0 and 1 (clipping to [eps, 1 - eps])",
-             (np.array([0.0, 1.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0, 1.0]))),
+        Case("p exactly 0 (clipped up to eps)", (np.array([0.0, 0.0, 0.5]),
+                                                   np.array([1.0, 0.0, 1.0]))),
+        Case("p exactly 1 (clipped down to 1 - eps)", (np.array([1.0, 1.0, 0.5]),
+                                                      np.array([0.0, 1.0, 0.0]))),
         Case("a larger eps clips more", (np.array([0.01, 0.5, 0.97, 0.2]),
                                          np.array([1.0, 1.0, 0.0, 0.0])), {"eps": 0.05}),
         Case("(N, K) probabilities: the mean runs over all elements",
@@ -323,10 +325,11 @@ def softmax_cases(seed, n_random):
     rng = np.random.default_rng(seed)
     out = [
         Case("one vector", (np.array([1.0, 2.0, 3.0]),)),
+        Case("rows of a square matrix (axis=-1)", (np.array([[1.0, 2.0], [0.5, -3.0]]),)),
         Case("rows of a matrix (axis=-1)", (np.array([[1.0, 0.0, -1.0], [2.0, 2.0, 2.0]]),)),
         Case("columns of a matrix (axis=0)", (np.array([[1.0, 0.0, -1.0], [2.0, 2.0, 5.0]]),),
              {"axis": 0}),
-        Case("a square matrix, axis=1", (np.array([[1.0, 2.0], [0.5, -3.0]]),), {"axis": 1}),
+        Case("a matrix, axis=1", (np.array([[1.0, 2.0, 0.0], [0.5, -3.0, 1.0]]),), {"axis": 1}),
         Case("large logits (stability: no overflow)",
              (np.array([[1000.0, 999.0, -1000.0], [-1000.0, -1000.0, -999.0]]),)),
         Case("rows on very different scales", (np.array([[800.0, 799.0], [-800.0, -801.0]]),)),

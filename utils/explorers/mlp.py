@@ -2,10 +2,15 @@
 import ipywidgets as widgets
 import numpy as np
 
-from ..plotting import CLASS_COLORS, DIVERGING, grid, line_in_box, padded_limits
+from ..plotting import DIVERGING, grid, line_in_box, padded_limits, scatter_classes
 from ..widgets import Explorer, figure, slider
 
 WEIGHT_RANGE = (-10.0, 10.0)
+
+
+def _signed(x, fmt=".1f"):
+    """' + 1.5' or ' - 1.5': a term of a sum, written as a reader would."""
+    return f" {'-' if x < 0 else '+'} {abs(x):{fmt}}"
 
 
 def _copy(params):
@@ -53,9 +58,7 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
     fig.colorbar(h_img, ax=hax, shrink=0.8)
     fig.colorbar(o_img, ax=oax, shrink=0.8, label="output y")
     for ax in (hax, oax):
-        for k in (0, 1):
-            ax.scatter(*X[y == k].T, s=12, color=CLASS_COLORS[k], edgecolor="white",
-                       linewidth=0.4)
+        scatter_classes(ax, X, y)
         ax.set(xlim=xlim, ylim=ylim, xlabel="$x_1$", ylabel="$x_2$")
     h_line, = hax.plot([], [], color="white", lw=2)
     o_lines = [oax.plot([], [], color="0.15", lw=1, ls="--")[0] for _ in range(H)]
@@ -99,14 +102,14 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
         low, high = float(h.min()), float(h.max())
         h_img.set_clim(low, max(high, low + 1e-6))
         h_line.set_data(*line_in_box(p["W1"][:, unit], p["b1"][unit], xlim))
-        hax.set_title(f"hidden unit {unit}: h = g({p['W1'][0, unit]:.1f} x1 + "
-                      f"{p['W1'][1, unit]:.1f} x2 + {p['b1'][unit]:.1f})", fontsize=9)
+        hax.set_title(f"hidden unit {unit}: h = g({p['W1'][0, unit]:.1f} x1"
+                      f"{_signed(p['W1'][1, unit])} x2{_signed(p['b1'][unit])})", fontsize=9)
         o_img.set_data((A_grid @ p["W2"][:, 0] + p["b2"][0]).reshape(n, n))
         for j, line in enumerate(o_lines):
             line.set_data(*line_in_box(p["W1"][:, j], p["b1"][j], xlim))
             line.set_linewidth(2.5 if j == unit else 1)
         accuracy = np.mean((A_data @ p["W2"][:, 0] + p["b2"][0] > threshold) == (y == 1))
-        oax.set_title(f"output y = sum_j v_j h_j + {p['b2'][0]:.2f};  accuracy "
+        oax.set_title(f"output y = sum_j v_j h_j{_signed(p['b2'][0], '.2f')};  accuracy "
                       f"{accuracy:.0%}", fontsize=9)
 
     explorer = Explorer(fig, update, **controls)

@@ -1,0 +1,156 @@
+"""The check engine: what it accepts, what it rejects, and what it tells the student."""
+import functools
+import types
+
+import numpy as np
+import pytest
+
+import utils
+from utils import checking
+from utils.checking import Case, ExerciseFailure, Mistake, check_function, forbid
+from utils.exercises.perceptron import check_perceptron_forward
+
+
+def reference(x):
+    return 2.0 * np.asarray(x) + 1.0
+
+
+def mine(x):  # a student's own correct version (calling `reference` would be forbidden)
+    return np.asarray(x) * 2.0 + 1.0
+
+
+CASES = [Case("a vector", (np.array([1.0, -2.0, 3.0]),)), Case("a scalar", (0.5,))]
+
+
+def fails(student, **kwargs):
+    with pytest.raises(ExerciseFailure) as info:
+        check_function(student, reference, CASES, name="double_plus_one", **kwargs)
+    return str(info.value)
+
+
+def test_a_correct_function_written_differently_passes(capsys):
+    assert check_function(lambda x: np.asarray(x) + np.asarray(x) + 1, reference, CASES,
+                          name="double_plus_one") == 2
+    assert "all 2 checks passed" in capsys.readouterr().out
+
+
+def test_failure_says_expected_got_and_the_likely_mistake():
+    message = fails(lambda x: 2.0 * np.asarray(x),
+                    mistakes=[Mistake("you forgot the +1.", lambda x: 2.0 * np.asarray(x))])
+    assert "case 1 of 2" in message and '"a vector"' in message
+    assert "expected:" in message and "got:" in message
+    assert "likely mistake: you forgot the +1." in message
+
+
+def test_wrong_shape_is_named():
+    assert "has shape (3, 1), expected (3,)" in fails(lambda x: mine(x).reshape(-1, 1))
+
+
+def test_not_written_yet():
+    def student(x):
+        raise NotImplementedError()
+    assert "not written yet" in fails(student)
+
+
+def test_none_returned_means_a_missing_return():
+    assert "forget to `return`" in fails(lambda x: None)
+
+
+def test_modifying_an_input_in_place_fails():
+    def student(x):
+        if isinstance(x, np.ndarray):
+            x *= 2.0
+            x += 1.0
+            return x
+        return mine(x)
+    assert "changed its input argument 1 in place" in fails(student)
+
+
+def test_numpy_overflow_warning_fails_a_right_answer():
+    def student(x):
+        np.exp(np.array([1000.0]))  # overflows, result unused
+        return mine(x)
+    assert "numpy warned: overflow" in fails(student)
+
+
+def test_a_harmless_warning_and_prints_do_not_fail(capsys):
+    import warnings
+
+    def student(x):
+        warnings.warn("this API is old", DeprecationWarning)
+        print("debugging output")
+        return mine(x)
+    check_function(student, reference, CASES, name="double_plus_one")
+
+
+def test_an_exception_reports_the_case_and_keeps_the_traceback():
+    def student(x):
+        return np.asarray(x) @ np.ones((7, 7))
+    with pytest.raises(ExerciseFailure) as info:
+        check_function(student, reference, CASES, name="double_plus_one")
+    assert "raised ValueError" in str(info.value)
+    assert info.value.__cause__ is not None  # the student's own traceback is chained
+
+
+def _ref_routes():
+    """Ways a student might hand perceptron_forward to utils' reference."""
+    from utils.perceptron import perceptron_forward as imported
+
+    def wrapper(X, w, w0, g):
+        return utils.perceptron_forward(X, w, w0, g)
+
+    def via_import(X, w, w0, g):
+        return imported(X, w, w0, g)
+
+    def swallowing(X, w, w0, g):
+        try:
+            return utils.perceptron_forward(X, w, w0, g)
+        except Exception:
+            return g(w0 + X @ w) * 0
+
+    @functools.wraps(utils.perceptron_forward)
+    def decorated(*args):
+        return imported(*args)
+
+    return {
+        "alias": utils.perceptron_forward,
+        "wrapper": wrapper,
+        "from-import-as": via_import,
+        "catches Exception": swallowing,
+        "functools.wraps": decorated,
+        "partial": functools.partial(utils.perceptron_forward),
+        "copied code": types.FunctionType(utils.perceptron_forward.__code__,
+                                          utils.perceptron.__dict__),
+    }
+
+
+@pytest.mark.parametrize("route", list(_ref_routes()))
+def test_every_route_to_the_reference_fails(route):
+    with pytest.raises(ExerciseFailure, match="reference implementation"):
+        check_perceptron_forward(_ref_routes()[route])
+
+
+def test_forbid_restores_the_reference_even_after_an_error():
+    original = utils.perceptron_forward.__code__
+    with pytest.raises(RuntimeError):
+        with forbid(utils.perceptron_forward):
+            raise RuntimeError("boom")
+    assert utils.perceptron_forward.__code__ is original
+    assert utils.perceptron_forward(np.ones((1, 1)), np.ones(1), 0.0, np.tanh).shape == (1,)
+
+
+def test_reference_used_is_not_an_exception_students_can_swallow():
+    assert not issubclass(checking.ReferenceUsed, Exception)
+
+
+def test_yours_or_reference_picks_the_right_one(capsys):
+    from utils.exercises import yours_or_reference
+
+    def perceptron_forward(X, w, w0, g):
+        return g(w0 + np.einsum("nd,d->n", X, w))
+    assert yours_or_reference(perceptron_forward) is perceptron_forward
+
+    def perceptron_forward(X, w, w0, g):  # noqa: F811 - a blank exercise
+        raise NotImplementedError()
+    assert yours_or_reference(perceptron_forward) is utils.perceptron_forward
+    assert "course's reference" in capsys.readouterr().out

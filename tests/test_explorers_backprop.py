@@ -63,7 +63,7 @@ def test_explorer_swaps_bar_heights(explorer):
     after = heights(grads), heights(stuck)
     assert not np.allclose(before[0], after[0])
     assert after[1].mean() > 0.9 > before[1].mean()
-    assert "relu" in explorer.fig._suptitle.get_text()
+    assert "relu" in explorer.fig.get_suptitle()
     explorer.set(scale=4.0)
     assert explorer.last_error is None
     assert not np.allclose(after[0], heights(grads))

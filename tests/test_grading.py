@@ -232,3 +232,55 @@ def test_collect_from_an_lms_download(graded, tmp_path):
     for student in ("zoe", "yan"):
         assert (course_dir / "autograder" / "submitted" / student / "01_perceptron"
                 / "01_perceptron.ipynb").is_file()
+
+
+def test_validate_passes_a_finished_notebook_and_flags_a_blank_one(graded, tmp_path):
+    course_dir, _, _ = graded
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    done, blank = tmp_path / "done.ipynb", tmp_path / "blank.ipynb"
+    done.write_text(json.dumps(submission(course_dir, "01_perceptron", solved=True)))
+    blank.write_text(json.dumps(submission(course_dir, "01_perceptron")))
+    ok = subprocess.run([str(nbgrader), "validate", str(done)], capture_output=True, text=True)
+    assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout + ok.stderr
+    bad = subprocess.run([str(nbgrader), "validate", str(blank)], capture_output=True, text=True)
+    assert "NotImplementedError" in bad.stdout and "Success" not in bad.stdout
+
+
+def test_the_exchange_path_release_fetch_submit_collect_grade(graded, tmp_path):
+    """A shared machine: release to the exchange, a student fetches and submits, we grade."""
+    import getpass
+    import os
+
+    course_dir, _, _ = graded
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    env = {**os.environ, "COURSE_EXCHANGE": str(exchange)}
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+
+    def run(args, cwd):
+        result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
+                                timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout + result.stderr
+
+    run([sys.executable, "-m", "autograder", "release", "01_perceptron", "--exchange"], course_dir)
+    home = tmp_path / "student"
+    home.mkdir()
+    flags = ["--course", "deep-learning", f"--Exchange.root={exchange}"]
+    run([nbgrader, "fetch_assignment", "01_perceptron", *flags], home)
+    nb_path = home / "01_perceptron" / "01_perceptron.ipynb"
+    nb = read_notebook(nb_path)
+    solved = answers(read_notebook(course_dir / "solutions" / "01_perceptron" / "01_perceptron.ipynb"))
+    for grade_id, cell in answers(nb).items():
+        cell["source"] = strip_markers("".join(solved[grade_id]["source"]))
+    nb_path.write_text(json.dumps(nb))
+    run([nbgrader, "submit", "01_perceptron", *flags], home)
+    run([sys.executable, "-m", "autograder", "collect", "--assignment", "01_perceptron"], course_dir)
+    student = getpass.getuser()
+    run([sys.executable, "-m", "autograder", "grade", "01_perceptron", "--student", student],
+        course_dir)
+    with open(course_dir / "autograder" / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    got = scores(rows, student, "01_perceptron")
+    assert got and all(score == max_score for score, max_score in got.values()), got
+    assert scores(rows, "alice", "01_perceptron"), "grading one student dropped the others' rows"

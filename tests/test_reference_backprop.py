@@ -77,8 +77,10 @@ def test_dense_backward_accepts_lists_and_leaves_inputs_alone():
 
 
 @pytest.mark.parametrize("dZ, X, W, message", [
-    (np.ones((2, 3)), np.ones((2, 4)), np.ones((5, 3)), r"W has shape \(5, 3\), expected \(D, H\) = \(4, H\)"),
-    (np.ones((2, 2)), np.ones((2, 4)), np.ones((4, 3)), r"dZ has shape \(2, 2\), expected \(N, H\) = \(2, 3\)"),
+    (np.ones((2, 3)), np.ones((2, 4)), np.ones((5, 3)),
+     r"W has shape \(5, 3\), expected \(D, H\) = \(4, H\)"),
+    (np.ones((2, 2)), np.ones((2, 4)), np.ones((4, 3)),
+     r"dZ has shape \(2, 2\), expected \(N, H\) = \(2, 3\)"),
     (np.ones((3, 3)), np.ones((2, 4)), np.ones((4, 3)), r"dZ has shape \(3, 3\)"),
     (np.ones(3), np.ones((2, 4)), np.ones((4, 3)), r"dZ has shape \(3,\)"),
     (np.ones((2, 3)), np.ones(4), np.ones((4, 3)), r"X has shape \(4,\), expected \(N, D\)"),
@@ -173,7 +175,8 @@ def test_unknown_activation_lists_the_valid_ones():
     (lambda X, y, p: (X, y[:, 0], p), r"y has shape \(4,\), expected \(N, K\) = \(4, 2\)"),
     (lambda X, y, p: (X, y[:3], p), r"y has shape \(3, 2\), expected \(N, K\) = \(4, 2\)"),
     (lambda X, y, p: (X, y, {**p, "W2": p["W2"].T}), r"params\['W2'\] has shape \(2, 5\)"),
-    (lambda X, y, p: (X, y, {k: v for k, v in p.items() if k != "b1"}), r"missing key\(s\) \['b1'\]"),
+    (lambda X, y, p: (X, y, {k: v for k, v in p.items() if k != "b1"}),
+     r"missing key\(s\) \['b1'\]"),
 ])
 def test_mlp_loss_and_grads_shape_errors(change, message):
     rng = np.random.default_rng(0)

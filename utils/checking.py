@@ -258,8 +258,8 @@ def check_function(student, reference, cases, *, name=None, mistakes=(), rtol=1e
         cases: list of :class:`Case`.
         mistakes: list of :class:`Mistake`, matched against a wrong result to explain it.
         forbidden: further references that must not be reached from ``student``.
-    Returns:
-        the number of cases passed. Raises :class:`ExerciseFailure` on the first failure.
+    Returns None, on purpose: nbgrader reads a number shown by a test cell as partial credit.
+    Raises :class:`ExerciseFailure` on the first failure.
     """
     name = name or reference.__name__
     if not callable(student):
@@ -274,7 +274,6 @@ def check_function(student, reference, cases, *, name=None, mistakes=(), rtol=1e
                  mistakes=mistakes, rtol=rtol, atol=atol, forbidden=forbidden)
     if not quiet:
         print(f"\u2713 {name}: all {len(cases)} checks passed")
-    return len(cases)
 
 
 def check_gradient_against_numeric(name, analytic, numeric, tolerance=1e-5, hint=None):

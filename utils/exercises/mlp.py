@@ -70,12 +70,19 @@ def _params(rng, D, H, K):
 def dense_cases(seed, n_random):
     """Named inputs for dense_forward: fixed small layers, then random shapes."""
     rng = np.random.default_rng(seed)
+    # Square cases first: there X * W, X @ W.T and (X + b) @ W run without a shape error,
+    # so a student making one of those mistakes sees its hint rather than a traceback.
+    S = np.array([[1.0, 2.0, 0.0], [0.0, -1.0, 0.5], [2.0, 0.0, 1.0]])
+    V = np.array([[1.0, 0.0, 2.0], [0.5, 1.0, 0.0], [1.0, -1.0, 1.0]])
     X = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.5]])
     W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]])
     out = [
-        Case("no bias (b = 0)", (X, W, np.zeros(2))),
-        Case("with a bias", (X, W, np.array([0.5, -2.0]))),
-        Case("a square layer (D = H)", (X, rng.standard_normal((3, 3)), rng.standard_normal(3))),
+        Case("no bias (b = 0), N = D = H = 3", (S, V, np.zeros(3))),
+        Case("with a bias, N = D = H = 3", (S, V, np.array([0.5, -2.0, 1.0]))),
+        Case("N = 2 inputs, D = 3, H = 2 units, no bias", (X, W, np.zeros(2))),
+        Case("N = 2 inputs, D = 3, H = 2 units, with a bias", (X, W, np.array([0.5, -2.0]))),
+        Case("a random square layer (D = H)", (X, rng.standard_normal((3, 3)),
+                                               rng.standard_normal(3))),
         Case("one input row (N = 1)", (X[:1], W, np.array([1.0, 1.0]))),
         Case("more units than inputs (D = 2, H = 5)",
              (rng.standard_normal((4, 2)), rng.standard_normal((2, 5)), rng.standard_normal(5))),

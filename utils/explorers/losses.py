@@ -122,12 +122,18 @@ def loss_curves(y=1.0, z=-2.0, scale=20, n=401):
             f"y = {y:.2f}, z = {z:.2f}, p = σ(z) = {pz:.3f}:   BCE = {loss_z:.3f};   "
             f"dL/dz = dL/dp · σ'(z) = {dp:.3g} · {pz * (1 - pz):.3g} = {pz - y:.3g}")
 
-    return Explorer(fig, update,
-                    y=slider(y, 0, 1, 0.05, description="target y"),
-                    z=slider(z, -8, 8, 0.1, description="logit z"),
-                    scale=widgets.SelectionSlider(options=SCALES, value=scale,
-                                                  description="|z| up to",
-                                                  continuous_update=True))
+    explorer = Explorer(fig, update,
+                        y=slider(y, 0, 1, 0.05, description="target y"),
+                        z=slider(z, -8, 8, 0.1, description="logit z"),
+                        scale=widgets.SelectionSlider(options=SCALES, value=scale,
+                                                      description="|z| up to",
+                                                      continuous_update=True))
+    # the moving artists by name, for tests and for anyone extending the figure
+    explorer.artists = {"losses": [pair[0] for pair in lines],
+                        "grads": [pair[1] for pair in lines],
+                        "markers": markers, "naive": naive, "broken": broken_marks,
+                        "naive_text": naive_text, "title": title}
+    return explorer
 
 
 def softmax_bars(logits=(2.0, 1.0, -1.0), label=0):
@@ -164,10 +170,12 @@ def softmax_bars(logits=(2.0, 1.0, -1.0), label=0):
 
     controls = {f"z{c}": slider(v, -5, 5, 0.1, description=f"z{c}")
                 for c, v in enumerate(logits)}
-    return Explorer(fig, update,
-                    label=widgets.Dropdown(options=list(range(C)), value=label,
-                                           description="label"),
-                    temperature=widgets.FloatLogSlider(value=1.0, base=10, min=-1.5, max=1.5,
-                                                       step=0.05, description="T",
-                                                       continuous_update=True),
-                    **controls)
+    explorer = Explorer(fig, update,
+                        label=widgets.Dropdown(options=list(range(C)), value=label,
+                                               description="label"),
+                        temperature=widgets.FloatLogSlider(value=1.0, base=10, min=-1.5,
+                                                           max=1.5, step=0.05, description="T",
+                                                           continuous_update=True),
+                        **controls)
+    explorer.artists = {"probs": bars_p, "grads": bars_g, "title": title}
+    return explorer

@@ -51,11 +51,13 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
 
     fig, (hax, oax) = figure(1, 2, figsize=(8.4, 3.7))
     extent = (*xlim, *ylim)
+    # a fixed colour scale: g's values over a generous range of pre-activations
+    g_range = np.asarray(g(np.linspace(-5.0, 5.0, 101)), dtype=float)
     h_img = hax.imshow(np.zeros((n, n)), origin="lower", extent=extent, aspect="auto",
-                       cmap="viridis")
+                       cmap="viridis", vmin=g_range.min(), vmax=g_range.max())
     o_img = oax.imshow(np.zeros((n, n)), origin="lower", extent=extent, aspect="auto",
                        cmap=DIVERGING, vmin=threshold - 1, vmax=threshold + 1, alpha=0.8)
-    fig.colorbar(h_img, ax=hax, shrink=0.8)
+    fig.colorbar(h_img, ax=hax, shrink=0.8, label="$h_j$")
     fig.colorbar(o_img, ax=oax, shrink=0.8, label="output y")
     for ax in (hax, oax):
         scatter_classes(ax, X, y)
@@ -99,8 +101,6 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
             A_data[:, unit] = np.asarray(g(X @ p["W1"][:, unit] + b), dtype=float)
         h = A_grid[:, unit]
         h_img.set_data(h.reshape(n, n))
-        low, high = float(h.min()), float(h.max())
-        h_img.set_clim(low, max(high, low + 1e-6))
         h_line.set_data(*line_in_box(p["W1"][:, unit], p["b1"][unit], xlim))
         hax.set_title(f"hidden unit {unit}: h = g({p['W1'][0, unit]:.1f} x1"
                       f"{_signed(p['W1'][1, unit])} x2{_signed(p['b1'][unit])})", fontsize=9)

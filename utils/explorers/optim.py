@@ -6,6 +6,7 @@ plane and every iterate of an optimiser is a point on a map. Its mean squared er
 quadratic with a closed form (:class:`LineFit`), so backgrounds cost one matrix product and
 paths a few microseconds per step.
 
+    landscape_figure        the data with its best line, and the loss surface (static)
     descent_explorer        the landscape, drawn once, and a gradient-descent path from
                             learning rate, start point and number of steps
     learning_rate_gallery   four learning rates side by side (too small, right, too large,
@@ -87,6 +88,7 @@ class StaticFigure:
 
     def __init__(self, fig):
         self.fig = fig
+        plt.close(fig)  # off pyplot's list of open figures; it still renders to PNG
 
     def _repr_png_(self):
         buffer = io.BytesIO()
@@ -142,10 +144,35 @@ def _regime(lr, fit):
         word = "zigzags but converges (1/L < lr < 2/L)"
     else:
         word = "smooth descent (lr <= 1/L)"
-    return f"{word}\ndistance to w* shrinks x{rho:.3f} per step"
+    return f"{word}\ndistance to w* multiplied by {rho:.3f} per step"
 
 
-# --- 1. gradient descent on the landscape -----------------------------------------------------
+# --- 1. the loss as a surface ---------------------------------------------------------------
+
+def landscape_figure(x=None, y=None, *, box=None, xlabel="petal length (cm)",
+                     ylabel="petal width (cm)"):
+    """The data with its best line (left) and the loss surface J(w0, w1) (right), static."""
+    if x is None:
+        x, y = petal_data()
+    fit = LineFit(x, y)
+    box = box or fit.box()
+    with plt.ioff():
+        fig, (ax_data, ax) = plt.subplots(1, 2, figsize=(9.0, 3.6), layout="constrained")
+    ax_data.scatter(x, y, s=12, alpha=0.6, color="C0", edgecolor="white", linewidth=0.4)
+    xs = np.linspace(np.min(x), np.max(x), 2)
+    ax_data.plot(xs, fit.w_star[0] + fit.w_star[1] * xs, color="black",
+                 label=f"best line: w0 = {fit.w_star[0]:.3f}, w1 = {fit.w_star[1]:.3f}")
+    ax_data.set_xlabel(xlabel)
+    ax_data.set_ylabel(ylabel)
+    ax_data.legend(fontsize=8, loc="upper left")
+    _draw_landscape(ax, fit, box)
+    ax.set_title(f"log J(w0, w1); the star is W* (J* = {fit.J_star:.4f})", fontsize=9)
+    static = StaticFigure(fig)
+    static.fit = fit
+    return static
+
+
+# --- 2. gradient descent on the landscape -----------------------------------------------------
 
 def descent_explorer(x=None, y=None, *, gradient_descent=None, box=None, lr=None, steps=40,
                      start=None, max_steps=300):
@@ -252,7 +279,7 @@ def learning_rate_gallery(x=None, y=None, *, fractions=(0.05, 0.6, 0.95, 1.05), 
     return static
 
 
-# --- 2. the scale of the initial weights ------------------------------------------------------
+# --- 3. the scale of the initial weights ------------------------------------------------------
 
 def _layer_activations(init, sigma, n_layers, width, X, seed):
     """Activations of a deep tanh network with weights init((width, width), sigma, rng)."""
@@ -320,7 +347,7 @@ def init_scale_explorer(*, init_weights=None, n_layers=10, width=100, n_inputs=4
     return explorer
 
 
-# --- 3. mini-batch gradients: unbiased, with variance ~ 1/B ------------------------------------
+# --- 4. mini-batch gradients: unbiased, with variance ~ 1/B ------------------------------------
 
 def _batch_means(G, B, n_draws, rng):
     """Means of G over ``n_draws`` batches of B distinct rows: (n_draws, G.shape[1])."""
@@ -396,7 +423,7 @@ def gradient_noise_explorer(x=None, y=None, *, w=None, batch_sizes=(1, 2, 5, 10,
     return explorer
 
 
-# --- 4. full-batch against mini-batch -----------------------------------------------------------
+# --- 5. full-batch against mini-batch -----------------------------------------------------------
 
 def _sgd_run(sgd, fit, start, lr, B, n_epochs, seed):
     """Run ``sgd`` recording every iterate; returns (path (K+1, 2), epoch of each, losses)."""

@@ -155,3 +155,20 @@ def test_yours_or_reference_picks_the_right_one(capsys):
         raise NotImplementedError()
     assert yours_or_reference(perceptron_forward) is utils.perceptron_forward
     assert "course's reference" in capsys.readouterr().out
+
+
+def test_the_message_names_the_reference_actually_reached():
+    def mine(x):
+        return utils.sigmoid(x)  # a different, forbidden reference
+    with pytest.raises(ExerciseFailure, match=r"utils\.sigmoid\b"):
+        check_function(mine, reference, CASES, name="double_plus_one",
+                       forbidden=(utils.sigmoid,))
+
+
+def test_a_generator_argument_may_be_drawn_from():
+    def ref(n, rng):
+        return rng.standard_normal(n)
+
+    def student(n, rng):
+        return rng.standard_normal(n)
+    check_function(student, ref, [Case("draws", (3, np.random.default_rng(0)))], name="draw")

@@ -89,7 +89,7 @@ def mlp_reusing_course_dense_backward(X, y, params, activation):
 
 @pytest.mark.parametrize("student", [dense_einsum, dense_loops, dense_list])
 def test_dense_check_accepts_right_answers(student, capsys):
-    assert check_dense_backward(student) > 0
+    assert check_dense_backward(student) is None  # a shown number would read as credit
     assert "all" in capsys.readouterr().out
     check_dense_backward(student, seed=11, n_random=20, quiet=True)
 
@@ -97,7 +97,7 @@ def test_dense_check_accepts_right_answers(student, capsys):
 @pytest.mark.parametrize("student", [mlp_own, mlp_with_dense_backward,
                                      mlp_reusing_course_dense_backward])
 def test_mlp_check_accepts_right_answers(student, capsys):
-    assert check_mlp_loss_and_grads(student) > 0
+    assert check_mlp_loss_and_grads(student) is None
     assert "all" in capsys.readouterr().out
     check_mlp_loss_and_grads(student, seed=11, n_random=20, quiet=True)
 

@@ -37,6 +37,8 @@ DENSE_MISTAKES = [
             lambda dZ, X, W: _dense(dZ, X, W, db=dZ)),
     Mistake("db is summed over the wrong axis: sum over the batch (axis 0), db = dZ.sum(axis=0).",
             lambda dZ, X, W: _dense(dZ, X, W, db=dZ.sum(axis=1))),
+    Mistake("db has shape (1, H): sum without keepdims, db = dZ.sum(axis=0), shape (H,) like b.",
+            lambda dZ, X, W: _dense(dZ, X, W, db=dZ.sum(axis=0, keepdims=True))),
     Mistake("db is averaged over the batch; it is a sum, db = dZ.sum(axis=0) (any averaging "
             "already happened in the loss, so it is inside dZ).",
             lambda dZ, X, W: _dense(dZ, X, W, db=dZ.mean(axis=0))),
@@ -118,7 +120,7 @@ def check_dense_backward(student, *, seed=0, n_random=3, quiet=False):
     First against finite differences, then against the reference on named cases.
     """
     _dense_against_numeric(student, seed)
-    return check_function(student, ref.dense_backward, dense_cases(seed, n_random),
+    check_function(student, ref.dense_backward, dense_cases(seed, n_random),
                           mistakes=DENSE_MISTAKES, quiet=quiet)
 
 
@@ -126,7 +128,8 @@ def check_dense_backward(student, *, seed=0, n_random=3, quiet=False):
 
 
 def _mlp(X, y, p, activation, *, deriv="z", dY_scale="NK", loss_scale="NK", sign=1.0,
-         b_mean=False, dW_T=False, dA_no_T=False):
+         b_mean=False, b_keepdims=False, dW_T=False, dA_no_T=False, w2_input="A",
+         w1_input="X"):
     """The right (loss, grads) by default; each keyword swaps in one typical mistake.
 
     deriv: "z" g'(Z1) (right), "a" g'(A) (evaluated at the output), "none" (forgotten).
@@ -141,11 +144,13 @@ def _mlp(X, y, p, activation, *, deriv="z", dY_scale="NK", loss_scale="NK", sign
     loss = float(np.sum((Y - y) ** 2) / scales[loss_scale])
     two = 1.0 if dY_scale.startswith("no2") else 2.0
     dY = sign * two * (Y - y) / scales[dY_scale.removeprefix("no2")]
-    bsum = (lambda d: d.mean(axis=0)) if b_mean else (lambda d: d.sum(axis=0))
-    dW2 = dY.T @ A if dW_T else A.T @ dY
+    bsum = (lambda d: d.mean(axis=0)) if b_mean else (
+        lambda d: d.sum(axis=0, keepdims=b_keepdims))
+    inputs = {"X": X, "Z1": Z1, "A": A}
+    dW2 = dY.T @ A if dW_T else inputs[w2_input].T @ dY
     dA = dY @ p["W2"] if dA_no_T else dY @ p["W2"].T
     dZ1 = {"z": dA * g_grad(Z1), "a": dA * g_grad(A), "none": dA}[deriv]
-    dW1 = dZ1.T @ X if dW_T else X.T @ dZ1
+    dW1 = dZ1.T @ X if dW_T else inputs[w1_input].T @ dZ1
     return loss, {"W1": dW1, "b1": bsum(dZ1), "W2": dW2, "b2": bsum(dY)}
 
 
@@ -175,6 +180,12 @@ MLP_MISTAKES = [
             "target (the minus belongs to the update W <- W - lr * dW).", _wrong(sign=-1.0)),
     Mistake("the bias gradients are averaged over the batch; they are sums, "
             "db = dZ.sum(axis=0) (the 1/(N K) is already inside dY).", _wrong(b_mean=True)),
+    Mistake("the bias gradients have shape (1, n): sum without keepdims, db = dZ.sum(axis=0), "
+            "shaped like b.", _wrong(b_keepdims=True)),
+    Mistake("dW2 uses the pre-activation Z1; the output layer's input is A = g(Z1), so "
+            "dW2 = A.T @ dY.", _wrong(w2_input="Z1")),
+    Mistake("dW1 uses the hidden activations A; the first layer's input is X, so "
+            "dW1 = X.T @ dZ1.", _wrong(w1_input="A")),
     Mistake("the weight gradients are transposed: dW = A.T @ dY has W's shape, "
             "dY.T @ A does not.", _wrong(dW_T=True)),
     Mistake("dA needs W2 transposed: dA = dY @ W2.T (shape (N, H), like A).",
@@ -275,5 +286,5 @@ def check_mlp_loss_and_grads(student, *, seed=0, n_random=3, quiet=False):
     the loss and gradients against the reference on named cases.
     """
     _mlp_against_numeric(student, seed)
-    return check_function(student, ref.mlp_loss_and_grads, mlp_cases(seed, n_random),
+    check_function(student, ref.mlp_loss_and_grads, mlp_cases(seed, n_random),
                           mistakes=MLP_MISTAKES, quiet=quiet)

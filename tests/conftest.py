@@ -44,3 +44,13 @@ def errors(cell):
 @pytest.fixture(params=assignments())
 def assignment(request):
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Explorers keep their figures open (as a notebook does); tests must not pile them up."""
+    yield
+    import sys as _sys
+
+    if "matplotlib.pyplot" in _sys.modules:
+        _sys.modules["matplotlib.pyplot"].close("all")

@@ -24,13 +24,14 @@ def sigmoid_grad(z):
 
 
 def tanh(z):
-    """tanh(z) = (e^z - e^{-z}) / (e^z + e^{-z}) = sign(z) (1 - e^{-2|z|}) / (1 + e^{-2|z|}).
+    """tanh(z) = (e^z - e^{-z}) / (e^z + e^{-z}) = -sign(z) m / (2 + m),  m = e^{-2|z|} - 1.
 
-    The second form only ever exponentiates a non-positive number, so it cannot overflow.
+    The second form only exponentiates a non-positive number, so it cannot overflow, and
+    expm1 keeps full relative precision for tiny |z| (where tanh(z) ~ z).
     """
     z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-2.0 * np.abs(z))
-    return np.sign(z) * (1.0 - e) / (1.0 + e)
+    m = np.expm1(-2.0 * np.abs(z))
+    return -np.sign(z) * m / (2.0 + m)
 
 
 def tanh_grad(z):

@@ -78,12 +78,22 @@ def forbid(*references):
             ref.__code__ = code
 
 
-def _reference_reached(error, default):
-    """The name of the reference whose swapped code raised ``error``."""
+def _innermost_function(error, default):
+    """The name of the function in which ``error`` was raised."""
+    if isinstance(getattr(error, "raised_in", None), str):  # set when it crossed processes
+        return error.raised_in
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    return tb.tb_frame.f_code.co_name if tb is not None else default
+    name = tb.tb_frame.f_code.co_name if tb is not None else default
+    return default if name.startswith("<") else name
+
+
+def _reference_reached(error, default):
+    """The name of the reference whose swapped code raised ``error``."""
+    if error.args and isinstance(error.args[0], str):
+        return error.args[0]
+    return _innermost_function(error, default)
 
 
 def _is_reference(fn, reference):
@@ -217,10 +227,15 @@ def run_case(student, reference, case, *, name, index=1, total=1, mistakes=(),
         try:
             with forbid(reference, *forbidden):
                 got = student(*args, **kwargs)
-        except NotImplementedError:
+        except NotImplementedError as error:
+            unwritten = _innermost_function(error, name)
+            if unwritten == name:
+                raise ExerciseFailure(
+                    f"{name} is not written yet: replace `raise NotImplementedError()` "
+                    "with your code.") from None
             raise ExerciseFailure(
-                f"{name} is not written yet: replace `raise NotImplementedError()` "
-                "with your code.") from None
+                f"{name} calls {unwritten}, which is not written yet: finish {unwritten} "
+                "first (or write this one without it).") from None
         except ReferenceUsed as error:
             used = _reference_reached(error, name)
             raise ExerciseFailure(

@@ -1,0 +1,585 @@
+"""JupyterLab on loopback, driven in headless Chromium (Playwright) the way a student uses it.
+
+Used by the browser tests (tests/browser/test_browser.py) and by the benchmark (benchmarks/):
+
+    with JupyterLab(root) as lab, Browser() as browser:
+        nb = lab.open(browser, "01_perceptron/01_perceptron.ipynb")
+        nb.run_all()                      # Shift-Enter through every cell, errors and all
+        for explorer in nb.explorers():
+            nb.move(explorer)             # arrow key on the main control; did the plot change?
+
+Robustness rules (see field-notes.md): JupyterLab gets a token, 127.0.0.1 and a free port (retried
+if taken), its own settings (news toast silenced, autosave off, every cell in the DOM) and its
+own workspace and runtime folders; every wait is on a state (the kernel's "idle", a cell's prompt
+number, a canvas redraw), never a fixed sleep; the server, its kernels and the browser are torn
+down by process id whatever happens. Nothing is fetched from the network.
+"""
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions",
+    "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
+    "--disable-sync", "--no-first-run", "--mute-audio", "--disable-breakpad",
+    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows", "--metrics-recording-only",
+    "--password-store=basic", "--use-mock-keychain",
+]
+SETTINGS = {  # JupyterLab user settings: quiet, deterministic, nothing saved behind our back
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
+                                                    "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
+}
+# Recorded in every page: when a key went down, and when each canvas was first drawn into after
+# it was armed. ipympl paints a frame with drawImage, so this is the moment the plot changes.
+PAGE_HOOKS = """
+(() => {
+  const draw = CanvasRenderingContext2D.prototype.drawImage;
+  CanvasRenderingContext2D.prototype.drawImage = function (...args) {
+    const c = this.canvas;
+    if (c) {
+      c.__draws = (c.__draws || 0) + 1;
+      c.__lastDraw = performance.now();
+      if (c.__armed) { c.__armed = false; c.__firstDraw = c.__lastDraw; }
+    }
+    return draw.apply(this, args);
+  };
+  document.addEventListener('keydown', () => { window.__lastKey = performance.now(); }, true);
+})();
+"""
+
+
+def chromium_executable():
+    """Debian's chromium binary (the wrapper script's target when it is there), or None."""
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/lib/chromium/chromium",
+                      shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def unavailable():
+    """Why the browser tests cannot run here, or None when they can."""
+    if chromium_executable() is None:
+        return ("no chromium: install Debian's `chromium` (tests/browser/setup.sh does it as root)"
+                " or set CHROMIUM=/path/to/chromium")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the Playwright client is not installed (tests/browser/setup.sh installs it)"
+    try:
+        import jupyterlab  # noqa: F401
+    except ImportError:
+        return "JupyterLab is not installed in this environment"
+    return None
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid):
+    """Process ids whose parent is ``pid`` (Linux /proc), recursively."""
+    found = []
+    try:
+        stats = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return found
+    parents = {}
+    for p in stats:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(p))
+        except (OSError, IndexError, ValueError):
+            continue
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class JupyterLab:
+    """A JupyterLab server on 127.0.0.1 with a token, serving ``root_dir``; a context manager.
+
+    Args:
+        root_dir: the folder shown in the file browser (a copy of the course, never the repo's
+            own lectures: running cells must not leave outputs in committed files).
+        env: extra environment variables (e.g. ``JUPYTER_CONFIG_PATH`` for nbgrader's config).
+        startup_timeout: seconds to wait for the server to answer.
+    """
+
+    def __init__(self, root_dir, *, env=None, startup_timeout=90):
+        self.root_dir = Path(root_dir)
+        self.extra_env = dict(env or {})
+        self.startup_timeout = startup_timeout
+        self.token = secrets.token_hex(16)
+        self.port = None
+        self.proc = None
+        self._home = None
+        self._pids = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        self._home = Path(tempfile.mkdtemp(prefix="lab-"))
+        settings = self._home / "settings"
+        for plugin, values in SETTINGS.items():
+            path = settings / f"{plugin}.jupyterlab-settings"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
+        env = {**os.environ, **self.extra_env,
+               "JUPYTERLAB_SETTINGS_DIR": str(settings),
+               "JUPYTERLAB_WORKSPACES_DIR": str(self._home / "workspaces"),
+               "JUPYTER_RUNTIME_DIR": str(self._home / "runtime"),
+               "IPYTHONDIR": str(self._home / "ipython"),
+               "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        env.pop("MPLBACKEND", None)  # the student's kernel chooses its backend (%matplotlib)
+        last_error = None
+        for _ in range(4):  # a port taken between choosing and binding: try another
+            self.port = _free_port()
+            self.log_path = self._home / f"lab-{self.port}.log"
+            args = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+                    f"--port={self.port}", "--ServerApp.port_retries=0",
+                    f"--IdentityProvider.token={self.token}",
+                    f"--ServerApp.root_dir={self.root_dir}",
+                    "--LabApp.expose_app_in_browser=True",
+                    "--ServerApp.open_browser=False"]
+            if hasattr(os, "geteuid") and os.geteuid() == 0:
+                args.append("--allow-root")
+            with open(self.log_path, "w") as log:
+                self.proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, start_new_session=True,
+                                             cwd=self.root_dir)
+            self._pids.add(self.proc.pid)
+            try:
+                self._wait_ready()
+                return
+            except RuntimeError as error:
+                last_error = error
+                self.stop(quiet=True)
+        raise RuntimeError(f"JupyterLab did not start: {last_error}")
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"exited with {self.proc.returncode}:\n{self.log()[-2000:]}")
+            try:
+                self.api("GET", "/api/status", timeout=2)
+                return
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.1)
+        raise RuntimeError(f"no answer in {self.startup_timeout} s:\n{self.log()[-2000:]}")
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except (OSError, AttributeError):
+            return ""
+
+    def stop(self, quiet=False):
+        """Shut the kernels and the server down; kill whatever is left, by process id."""
+        if self.proc is None:
+            return
+        pids = set(_children(self.proc.pid))
+        if self.proc.poll() is None:
+            try:
+                for kernel in self.api("GET", "/api/kernels", timeout=5):
+                    self.api("DELETE", f"/api/kernels/{kernel['id']}", timeout=10)
+                self.api("POST", "/api/shutdown", timeout=5)
+            except (OSError, urllib.error.URLError, ValueError):
+                pass
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                _kill([self.proc.pid], signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    _kill([self.proc.pid], signal.SIGKILL)
+                    self.proc.wait(timeout=5)
+        _kill(sorted(pids | set(_children(self.proc.pid))), signal.SIGKILL)  # orphaned kernels
+        self.proc = None
+        if not quiet and self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
+
+    # -- REST ------------------------------------------------------------------------------------
+    def api(self, method, path, body=None, timeout=30):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}/lab/tree/{path}?token={self.token}&reset"
+
+    def shutdown_kernels(self):
+        for kernel in self.api("GET", "/api/kernels"):
+            self.api("DELETE", f"/api/kernels/{kernel['id']}")
+
+    def open(self, browser, path, **kwargs):
+        """Open the notebook at ``path`` (relative to root_dir) in a new page; wait for its kernel."""
+        return Notebook(self, browser.new_page(), path, **kwargs)
+
+
+class Browser:
+    """Headless Chromium through Playwright (never Playwright's own browser download)."""
+
+    def __init__(self, viewport=(1280, 900)):
+        self.viewport = viewport
+        self._playwright = None
+        self.browser = None
+
+    def __enter__(self):
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        try:
+            self.browser = self._playwright.chromium.launch(
+                executable_path=chromium_executable(), headless=True, args=CHROMIUM_FLAGS,
+                timeout=60_000)
+        except Exception:
+            self._playwright.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if self.browser is not None:
+                self.browser.close()
+        finally:
+            self._playwright.stop()
+
+    def new_page(self):
+        context = self.browser.new_context(viewport={"width": self.viewport[0],
+                                                     "height": self.viewport[1]})
+        context.add_init_script(PAGE_HOOKS)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.console_errors = []
+        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+        return page
+
+
+# JavaScript run in the page through JupyterLab's application object (exposed on purpose with
+# --LabApp.expose_app_in_browser): the notebook's cells as the model sees them.
+_CELLS_JS = """
+() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  return panel.content.widgets.map((cell, index) => {
+    const model = cell.model;
+    const outputs = model.type === 'code' ? model.outputs.toJSON() : [];
+    return {
+      index, type: model.type, id: model.id,
+      nbgrader: model.getMetadata('nbgrader') || {},
+      executionCount: model.type === 'code' ? model.executionCount : null,
+      prompt: cell.node.querySelector('.jp-InputPrompt')?.textContent || '',
+      errors: outputs.filter(o => o.output_type === 'error')
+                     .map(o => ({ename: o.ename, evalue: o.evalue})),
+      widgets: outputs.map((o, j) => [j, o.data?.['application/vnd.jupyter.widget-view+json']])
+                      .filter(([j, v]) => v).map(([j, v]) => ({output: j, model_id: v.model_id})),
+      source: model.sharedModel.getSource(),
+    };
+  });
+}
+"""
+_KERNEL_STATUS_JS = """
+() => {
+  const panel = window.jupyterapp?.shell?.currentWidget;
+  const kernel = panel?.sessionContext?.session?.kernel;
+  return kernel ? kernel.status : 'none';
+}
+"""
+_EXECUTE_JS = """
+async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, silent: false, store_history: false});
+  let text = '';
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'stream') text += msg.content.text;
+    if (msg.header.msg_type === 'error') text += msg.content.ename + ': ' + msg.content.evalue;
+  };
+  await future.done;
+  return text;
+}
+"""
+
+
+FLOOR_CODE = """\
+import ipywidgets as widgets
+
+slider = widgets.IntSlider(value=50, min=0, max=100, description="floor")
+label = widgets.Label("50").add_class("latency-label")
+slider.observe(lambda change: setattr(label, "value", str(change["new"])), names="value")
+widgets.VBox([slider, label])
+"""
+
+
+def write_floor_notebook(path):
+    """The latency floor: a slider whose kernel callback only sets a text label."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(FLOOR_CODE)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+class Notebook:
+    """One notebook open in a JupyterLab page, its kernel started and idle."""
+
+    def __init__(self, lab, page, path, timeout=90):
+        self.lab, self.page, self.path = lab, page, path
+        self.timeout_ms = timeout * 1000
+        start = time.perf_counter()
+        page.goto(lab.url(path), wait_until="domcontentloaded", timeout=self.timeout_ms)
+        page.wait_for_function(
+            "() => window.jupyterapp?.shell?.currentWidget?.content?.widgets?.length > 0",
+            timeout=self.timeout_ms)
+        self.opened_s = time.perf_counter() - start
+        self.wait_idle()
+        self.kernel_ready_s = time.perf_counter() - start
+
+    # -- state -----------------------------------------------------------------------------------
+    def kernel_status(self):
+        return self.page.evaluate(_KERNEL_STATUS_JS)
+
+    def wait_idle(self, timeout=None):
+        """Wait until the kernel reports idle (status bar "Idle")."""
+        self.page.wait_for_function(
+            "() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel"
+            "?.status === 'idle'", timeout=timeout or self.timeout_ms, polling=50)
+
+    def cells(self):
+        return self.page.evaluate(_CELLS_JS)
+
+    def execute_hidden(self, code):
+        """Run ``code`` in the notebook's kernel without touching the notebook; its printed text."""
+        return self.page.evaluate(_EXECUTE_JS, code)
+
+    def cell_node(self, index):
+        return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+
+    # -- running ---------------------------------------------------------------------------------
+    def select_cell(self, index):
+        self.page.evaluate("""(i) => {
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            nb.mode = 'command'; nb.activeCellIndex = i; nb.deselectAll(); nb.node.focus();
+        }""", index)
+
+    def run_cell(self, index, timeout=None):
+        """Select cell ``index``, press Shift-Enter as a student does, wait for its result."""
+        before = self.cells()[index]
+        self.select_cell(index)
+        self.page.keyboard.press("Shift+Enter")
+        if before["type"] != "code":
+            return
+        self.page.wait_for_function(
+            """([i, before]) => {
+              const cell = window.jupyterapp.shell.currentWidget.content.widgets[i];
+              const count = cell.model.executionCount;
+              return count !== null && count !== before
+                     && /\\[\\d+\\]/.test(cell.node.querySelector('.jp-InputPrompt').textContent);
+            }""", arg=[index, before["executionCount"]], timeout=timeout or self.timeout_ms,
+            polling=20)
+
+    def run_all(self, until=None):
+        """Run every cell from the top, in order, whatever errors; return seconds taken.
+
+        JupyterLab's "Run All" stops at the first error (an unanswered exercise), so this runs
+        cell by cell, as a student pressing Shift-Enter through the notebook does. ``until``:
+        stop after the first cell for which ``until(cell_info)`` is true.
+        """
+        start = time.perf_counter()
+        n = len(self.cells())
+        for index in range(n):
+            self.run_cell(index)
+            if until is not None and until(self.cells()[index]):
+                break
+        self.wait_idle()
+        return time.perf_counter() - start
+
+    # -- what a student sees -----------------------------------------------------------------
+    def errors_outside_exercises(self):
+        """[(cell index, cell id, 'Ename: evalue')] for errors in cells that are not exercises."""
+        found = []
+        for cell in self.cells():
+            meta = cell["nbgrader"]
+            for error in cell["errors"]:
+                if not (meta.get("solution") or meta.get("grade")):
+                    found.append((cell["index"], cell["id"], f"{error['ename']}: {error['evalue']}"))
+        return found
+
+    def widget_display_errors(self):
+        return self.page.locator("text=Error displaying widget").count()
+
+    def explorers(self, plots_only=True):
+        """Every displayed widget with a plot: [{cell, output, model_id}], in notebook order."""
+        found = []
+        for cell in self.cells():
+            for widget in cell["widgets"]:
+                root = self.output_node(cell["index"], widget["output"])
+                if not plots_only or root.locator("canvas, img").count():
+                    found.append({"cell": cell["index"], **widget})
+        return found
+
+    def output_node(self, cell_index, output_index):
+        return (self.cell_node(cell_index)
+                .locator(".jp-Cell-outputArea > .jp-OutputArea-child").nth(output_index))
+
+    def wait_rendered(self, explorer, timeout=None):
+        """Wait until the explorer's figure has been drawn at least once."""
+        node = self.output_node(explorer["cell"], explorer["output"])
+        node.scroll_into_view_if_needed()
+        node.locator(".jupyter-matplotlib-figure canvas, .widget-image, img").first.wait_for(
+            state="visible", timeout=timeout or self.timeout_ms)
+        self.page.wait_for_function(
+            "(el) => { const c = el.querySelector('.jupyter-matplotlib-figure canvas');"
+            " return c ? (c.__draws || 0) > 0 : !!el.querySelector('img'); }",
+            arg=node.element_handle(), timeout=timeout or self.timeout_ms, polling=20)
+
+    def main_control(self, explorer):
+        """The explorer's first slider handle (or its first dropdown when it has no slider)."""
+        node = self.output_node(explorer["cell"], explorer["output"])
+        handle = node.locator(".noUi-handle")
+        if handle.count():
+            return handle.first
+        select = node.locator("select")
+        return select.first if select.count() else None
+
+    def figure_fingerprint(self, explorer):
+        """A cheap hash of the explorer's pixels (canvas, or the image's source)."""
+        node = self.output_node(explorer["cell"], explorer["output"])
+        return self.page.evaluate("""(el) => {
+            const c = el.querySelector('.jupyter-matplotlib-figure canvas');
+            if (!c) { const img = el.querySelector('img'); return img ? img.src : ''; }
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let h = 0;
+            for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) | 0;
+            return String(h) + ':' + c.__draws;
+        }""", node.element_handle())
+
+    def error_text_in(self, explorer):
+        """Text of any error shown inside the explorer's widget (its error area)."""
+        node = self.output_node(explorer["cell"], explorer["output"])
+        return "\n".join(node.locator(".widget-output .jp-OutputArea-output").all_inner_texts())
+
+    def press(self, explorer, key=None, timeout=10_000):
+        """Press an arrow key on the explorer's main control; return the latency in ms.
+
+        The latency runs from the key going down to the first new frame drawn into the figure's
+        canvas (or to the label changing, for a control without a figure): what the student sees.
+        Returns None if nothing was redrawn within ``timeout`` ms.
+        """
+        control = self.main_control(explorer)
+        node = self.output_node(explorer["cell"], explorer["output"])
+        if key is None:
+            key = self._direction(control)
+        target = node.element_handle()
+        self.page.evaluate("""(el) => {
+            const c = el.querySelector('.jupyter-matplotlib-figure canvas');
+            if (c) { c.__armed = true; c.__firstDraw = null; return; }
+            const label = el.querySelector('.latency-label');
+            window.__changed = null;
+            if (window.__observer) window.__observer.disconnect();
+            window.__observer = new MutationObserver(() => {
+              if (window.__changed === null) window.__changed = performance.now(); });
+            window.__observer.observe(label, {childList: true, characterData: true, subtree: true});
+        }""", target)
+        control.press(key)
+        try:
+            self.page.wait_for_function("""(el) => {
+                const c = el.querySelector('.jupyter-matplotlib-figure canvas');
+                return c ? c.__firstDraw !== null && c.__firstDraw !== undefined
+                         : window.__changed !== null;
+            }""", arg=target, timeout=timeout, polling="raf")
+        except Exception:
+            return None
+        return self.page.evaluate("""(el) => {
+            const c = el.querySelector('.jupyter-matplotlib-figure canvas');
+            return (c ? c.__firstDraw : window.__changed) - window.__lastKey;
+        }""", target)
+
+    def _direction(self, control):
+        """ArrowRight unless the slider is at its maximum (then ArrowLeft); dropdowns go down."""
+        now = control.get_attribute("aria-valuenow")
+        high = control.get_attribute("aria-valuemax")
+        if now is None or high is None:
+            return "ArrowDown"
+        return "ArrowLeft" if float(now) >= float(high) else "ArrowRight"
+
+    def latency(self, explorer, presses=15, settle_ms=120):
+        """Median-ready list of latencies (ms) over ``presses`` key presses, alternating sides.
+
+        Between presses the kernel is allowed to go idle and the last frame to land, so each
+        press is measured alone, as a student stepping a slider sees it.
+        """
+        control = self.main_control(explorer)
+        control.scroll_into_view_if_needed()
+        first = self._direction(control)
+        other = {"ArrowRight": "ArrowLeft", "ArrowLeft": "ArrowRight",
+                 "ArrowDown": "ArrowUp", "ArrowUp": "ArrowDown"}[first]
+        times = []
+        for i in range(presses):
+            times.append(self.press(explorer, first if i % 2 == 0 else other))
+            self.wait_idle()
+            self.page.wait_for_timeout(settle_ms)
+        return times
+
+    # -- evidence --------------------------------------------------------------------------------
+    def screenshot(self, path, explorer=None):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if explorer is None:
+            self.page.screenshot(path=str(path))
+        else:
+            node = self.output_node(explorer["cell"], explorer["output"])
+            node.scroll_into_view_if_needed()
+            node.screenshot(path=str(path))
+        return path
+
+    def close(self):
+        """Close the page and shut its kernel down (the next notebook gets the CPU)."""
+        try:
+            self.page.context.close()
+        finally:
+            self.lab.shutdown_kernels()

@@ -1,4 +1,4 @@
-"""The instructor's command line: python -m autograder {release,bundle,collect,grade,feedback,export}."""
+"""The instructor's command line: python -m autograder {release,bundle,collect,grade,feedback,export,summary}."""
 import argparse
 import sys
 import zipfile
@@ -64,47 +64,54 @@ def collect(args):
 
 
 def grade(args):
-    """Autograde every submission and write autograder/grades.csv."""
-    from . import grading
+    """Grade every new or changed submission in the sandbox; write autograder/grades.csv."""
+    from . import grading, summary
 
     assignments = _assignments(args.assignments)
-    print("building the gradebook from solutions/ ...")
-    grading.regenerate(assignments)
-    outcomes = grading.autograde(assignments, args.student or None)
-    grading.save_outcomes(outcomes)
-    path = grading.export()
-    table = grading.rows(outcomes)
-    totals = {}
-    for row in table:
-        key = (row["student"], row["assignment"])
-        got, out_of = totals.get(key, (0.0, 0.0))
-        totals[key] = (got + row["score"], out_of + row["max_score"])
-    for (student, assignment), (got, out_of) in sorted(totals.items()):
-        print(f"{student:20s} {assignment:28s} {got:5.1f} / {out_of:g}")
-    print(f"wrote {path.relative_to(course.ROOT)} ({len(table)} rows for {len(outcomes)} submissions)")
+    print("building the gradebook from solutions/ ...", flush=True)
+    results, graded_now, unchanged = grading.grade(assignments, args.student or None,
+                                                   workers=args.workers)
+    print(f"graded {graded_now} submission(s); {unchanged} unchanged since last graded")
+    for r in results:
+        got = sum(c["score"] for c in r["cells"])
+        out_of = sum(c["max_score"] for c in r["cells"])
+        note = "" if r["status"] == "graded" else f"  ({r['status']}: {r['reason']})"
+        print(f"{r['student']:20s} {r['assignment']:28s} {got:5.1f} / {out_of:g}{note}")
+    print(f"wrote {course.GRADES_CSV.relative_to(course.ROOT)}")
+    if not args.student:
+        summary.write(grading.results(assignments))
+        print("wrote autograder/summary.txt, summary.csv, summary.png (python -m autograder summary)")
 
 
 def feedback(args):
-    """HTML feedback per student and notebook, without hidden tests, in autograder/feedback/."""
-    from . import grading
+    """HTML feedback per student and notebook in autograder/feedback/ (no hidden tests)."""
+    from . import feedback_pages, grading
 
-    api = course.nbgrader_api()
     assignments = _assignments(args.assignments)
-    for student, assignment in grading.submissions(assignments, args.student or None):
-        if not (course.AUTOGRADED / student / assignment).is_dir():
-            print(f"{student} {assignment}: not graded yet, skipped")
-            continue
-        result = api.generate_feedback(assignment, student, force=True)
-        print(f"{student} {assignment}: {'feedback written' if result['success'] else result['log']}")
-        if args.exchange and result["success"]:
-            api.release_feedback(assignment, student)
+    results = [r for r in grading.results(assignments, args.student or None)
+               if r["status"] != "not graded"]
+    for path in feedback_pages.write(results):
+        print(f"wrote {path.relative_to(course.ROOT)}")
+    if args.exchange:
+        api = course.nbgrader_api()
+        for r in results:
+            api.release_feedback(r["assignment"], r["student"])
 
 
 def export(args):
-    """Rewrite autograder/grades.csv from the gradebook."""
+    """Rewrite autograder/grades.csv from the graded results."""
     from . import grading
 
     print(f"wrote {grading.export(args.out).relative_to(course.ROOT)}")
+
+
+def summary(args):
+    """Per exercise: score distribution and the commonest failures, as a table and a plot."""
+    from . import grading
+    from . import summary as s
+
+    print(s.write(grading.results(_assignments(args.assignments))))
+    print("wrote autograder/summary.txt, summary.csv, summary.png")
 
 
 def main(argv=None):
@@ -125,10 +132,14 @@ def main(argv=None):
     p.add_argument("--assignment", help="the assignment id of the downloaded notebooks")
     p.set_defaults(run=collect)
 
-    for name, fn in (("grade", grade), ("feedback", feedback)):
+    for name, fn in (("grade", grade), ("feedback", feedback), ("summary", summary)):
         p = sub.add_parser(name, help=fn.__doc__)
         p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
-        p.add_argument("--student", action="append", help="only this student (repeatable)")
+        if name != "summary":
+            p.add_argument("--student", action="append", help="only this student (repeatable)")
+        if name == "grade":
+            p.add_argument("--workers", type=int, default=None,
+                           help="parallel workers (default: one per core)")
         if name == "feedback":
             p.add_argument("--exchange", action="store_true", help="also return it via the exchange")
         p.set_defaults(run=fn)

@@ -1,26 +1,18 @@
-"""Grade every submission with nbgrader and write one CSV row per student, assignment and
-graded cell. A submission that cannot be graded still gets its rows (score 0, with a reason),
-and never stops the others."""
+"""Grade every submission and record the grades: result files, the gradebook, grades.csv.
+
+A submission that cannot be graded still gets its rows (score 0, with a reason) and never
+stops the others. Grading itself happens in sandboxed worker processes (autograder.runner,
+autograder.worker); this module plans the work and writes what came out.
+"""
 import csv
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from . import course
+from . import course, runner
 
 COLUMNS = ["student", "assignment", "grade_id", "score", "max_score", "status", "reason"]
-
-
-@dataclass
-class Outcome:
-    """What happened to one submission: status "graded", or why it has no grade."""
-
-    student: str
-    assignment: str
-    status: str
-    reason: str = ""
 
 
 def submissions(assignments=None, students=None):
@@ -39,30 +31,28 @@ def submissions(assignments=None, students=None):
 
 
 def precheck(student, assignment):
-    """An :class:`Outcome` for a submission nbgrader cannot grade, or None when it can."""
+    """(status, reason) for a submission that cannot be graded, or None when it can."""
     folder = course.SUBMITTED / student / assignment
     notebook = folder / f"{assignment}.ipynb"
     if not notebook.is_file():
         others = sorted(p.name for p in folder.glob("*.ipynb"))
         if others:
-            return Outcome(student, assignment, "renamed notebook",
-                           f"found {', '.join(others)}; expected {assignment}.ipynb")
-        return Outcome(student, assignment, "missing notebook",
-                       f"no {assignment}.ipynb in the submission")
+            return "renamed notebook", f"found {', '.join(others)}; expected {assignment}.ipynb"
+        return "missing notebook", f"no {assignment}.ipynb in the submission"
     try:
         import nbformat
 
         nbformat.validate(nbformat.reads(notebook.read_text(encoding="utf-8"), as_version=4))
     except Exception as error:  # not JSON, not a notebook, bad encoding
-        return Outcome(student, assignment, "unreadable notebook",
-                       f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
+        return "unreadable notebook", f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
     return None
 
 
 def regenerate(assignments):
     """Rebuild the gradebook's copy of each assignment from solutions/ (so edited tests count).
 
-    The release it writes goes to autograder/build/release/, leaving lectures/ untouched.
+    The lecture it writes goes to autograder/build/release/ (the workers run its public
+    cells), leaving lectures/ untouched.
     """
     api = course.nbgrader_api(**{"CourseDirectory.release_directory": "autograder/build/release"})
     for assignment in assignments:
@@ -72,52 +62,71 @@ def regenerate(assignments):
                                f"{result.get('error') or result.get('log')}")
 
 
-def _reason(result):
-    text = (result.get("error") or result.get("log") or "").strip().splitlines()
-    return text[-1][:300] if text else "nbgrader failed without a message"
+def built_lecture(assignment):
+    return course.BUILD / "release" / assignment / f"{assignment}.ipynb"
 
 
-def autograde(assignments, students=None, progress=print):
-    """Autograde every submission; returns the list of :class:`Outcome`."""
-    api = course.nbgrader_api()
-    outcomes = []
-    todo = submissions(assignments, students)
-    for i, (student, assignment) in enumerate(todo, 1):
-        outcome = precheck(student, assignment)
-        if outcome is None:
-            result = api.autograde(assignment, student, force=True, create=True)
-            outcome = (Outcome(student, assignment, "graded") if result["success"]
-                       else Outcome(student, assignment, "error", _reason(result)))
-        outcomes.append(outcome)
-        progress(f"[{i}/{len(todo)}] {student} {assignment}: {outcome.status}"
-                 + (f" ({outcome.reason})" if outcome.reason else ""))
-    return outcomes
+def _zero_result(student, assignment, key, status, reason):
+    return {"student": student, "assignment": assignment, "key": key, "status": status,
+            "reason": reason, "answers": {}, "seconds": 0, "cells": [
+                {"grade_id": g, "functions": [], "score": 0.0, "max_score": p,
+                 "status": status, "message": reason, "output": ""}
+                for g, p in course.graded_cells(assignment)]}
 
 
-def rows(outcomes):
-    """CSV rows for the outcomes: scores from the gradebook, zeros with a reason otherwise."""
-    from nbgrader.api import Gradebook, MissingEntry
+def plan(assignments, students=None, limits=None):
+    """Tasks to grade now, and how many submissions are unchanged since they were graded."""
+    from .worker import write_json_atomic
 
-    db_url = course.config().CourseDirectory.db_url
+    limits = limits or runner.DEFAULT_LIMITS
+    code_hash = runner.code_digest()
+    tasks, unchanged = [], 0
+    for student, assignment in submissions(assignments, students):
+        folder = course.SUBMITTED / student / assignment
+        solution = course.SOLUTIONS / assignment / f"{assignment}.ipynb"
+        notebook = folder / f"{assignment}.ipynb"
+        listing = sorted(p.name for p in folder.iterdir())
+        key = runner._digest(runner.GRADER_VERSION, json.dumps(limits, sort_keys=True),
+                             code_hash, solution.read_bytes(), listing,
+                             notebook.read_bytes() if notebook.is_file() else b"")
+        existing = runner.read_result(student, assignment)
+        if existing and existing.get("key") == key and existing.get("status") != "crashed":
+            unchanged += 1
+            continue
+        problem = precheck(student, assignment)
+        if problem:
+            write_json_atomic(runner.result_path(student, assignment),
+                              _zero_result(student, assignment, key, *problem))
+            continue
+        tasks.append({"student": student, "assignment": assignment, "key": key,
+                      "notebook": str(notebook), "solution": str(solution),
+                      "lecture": str(built_lecture(assignment))})
+    return tasks, unchanged
+
+
+def results(assignments=None, students=None):
+    """The stored result of every current submission (one per student and assignment)."""
     out = []
-    with Gradebook(db_url) as gradebook:
-        for o in outcomes:
-            cells = course.graded_cells(o.assignment)
-            scores = {}
-            status, reason = o.status, o.reason
-            if o.status == "graded":
-                try:
-                    notebook = gradebook.find_submission_notebook(o.assignment, o.assignment,
-                                                                  o.student)
-                    scores = {g.name: g.score for g in notebook.grades}
-                except MissingEntry:
-                    status, reason = "error", "no grades recorded by nbgrader"
-            for grade_id, points in cells:
-                score = scores.get(grade_id, 0.0) if status == "graded" else 0.0
-                out.append({"student": o.student, "assignment": o.assignment,
-                            "grade_id": grade_id, "score": round(float(score or 0.0), 4),
-                            "max_score": points, "status": status, "reason": reason})
+    for student, assignment in submissions(assignments, students):
+        result = runner.read_result(student, assignment)
+        if result is None:
+            result = _zero_result(student, assignment, "", "not graded",
+                                  "not graded yet: run `python -m autograder grade`")
+        out.append(result)
     return out
+
+
+def rows(all_results):
+    """CSV rows: one per student, assignment and graded cell."""
+    table = []
+    for r in all_results:
+        for cell in r["cells"]:
+            reason = "" if cell["status"] == "passed" else (cell.get("message") or r["reason"])
+            table.append({"student": r["student"], "assignment": r["assignment"],
+                          "grade_id": cell["grade_id"], "score": round(float(cell["score"]), 4),
+                          "max_score": float(cell["max_score"]), "status": cell["status"],
+                          "reason": " ".join(reason.split())[:300]})
+    return table
 
 
 def write_csv(table, path=course.GRADES_CSV):
@@ -133,22 +142,45 @@ def write_csv(table, path=course.GRADES_CSV):
     return path
 
 
-OUTCOMES = course.BUILD / "outcomes.json"
+def record(all_results):
+    """Put the scores into nbgrader's gradebook (one writer: this process)."""
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with warnings.catch_warnings(), Gradebook(course.config().CourseDirectory.db_url) as gradebook:
+        warnings.simplefilter("ignore")  # nbgrader's add_submission trips SQLAlchemy's autoflush notes
+        for r in all_results:
+            if not r["cells"] or r["status"] == "not graded":
+                continue
+            gradebook.update_or_create_student(r["student"])
+            try:
+                gradebook.find_submission(r["assignment"], r["student"])
+            except MissingEntry:
+                gradebook.add_submission(r["assignment"], r["student"])
+            for cell in r["cells"]:
+                try:
+                    grade = gradebook.find_grade(cell["grade_id"], r["assignment"],
+                                                 r["assignment"], r["student"])
+                except MissingEntry:
+                    continue
+                grade.auto_score = float(cell["score"])
+            gradebook.db.commit()
 
 
-def save_outcomes(outcomes):
-    """Remember each submission's outcome, so `export` can rebuild the CSV later."""
-    saved = load_outcomes()
-    saved.update({f"{o.student}/{o.assignment}": o.__dict__ for o in outcomes})
-    OUTCOMES.parent.mkdir(parents=True, exist_ok=True)
-    OUTCOMES.write_text(json.dumps(saved, indent=1, sort_keys=True))
-
-
-def load_outcomes():
-    return json.loads(OUTCOMES.read_text()) if OUTCOMES.is_file() else {}
-
-
-def export(path=course.GRADES_CSV):
+def export(path=course.GRADES_CSV, assignments=None):
     """Write grades.csv for every submission graded so far."""
-    outcomes = [Outcome(**o) for _, o in sorted(load_outcomes().items())]
-    return write_csv(rows(outcomes), path)
+    return write_csv(rows(results(assignments)), path)
+
+
+def grade(assignments, students=None, workers=None, limits=None, progress=True):
+    """Grade what changed, then record everything; returns (results, graded now, unchanged)."""
+    regenerate(assignments)
+    tasks, unchanged = plan(assignments, students, limits)
+    workers = workers or os.cpu_count() or 1
+    bar = runner.Progress(len(tasks)) if progress and tasks else None
+    runner.grade(tasks, workers, limits, bar)
+    everything = results(assignments, students)
+    record(everything)
+    export()
+    return everything, len(tasks), unchanged

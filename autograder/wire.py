@@ -34,13 +34,14 @@ class Timeout(WireError):
 
 
 def encode(value, callables):
-    """Plain-data form of ``value``; callables are replaced by handles into ``callables``."""
+    """Plain-data form of ``value``; callables are replaced by handles into ``callables``
+    (or by None when ``callables`` is None: the state of arguments after a call)."""
     if type(value) in PLAIN:
         return value
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biufc":
             raise WireError(f"an array of dtype {value.dtype} (expected numbers)")
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value, order="C")  # (ascontiguousarray would make 0-d 1-d)
         return (ND, array.dtype.str, list(array.shape), array.tobytes())
     if isinstance(value, np.generic):
         return (NP,) + encode(np.asarray(value), callables)[1:]
@@ -53,6 +54,8 @@ def encode(value, callables):
     if type(value) is dict:
         return {encode(k, callables): encode(v, callables) for k, v in value.items()}
     if callable(value):
+        if callables is None:
+            return None
         callables.append(value)
         return (FN, len(callables) - 1, getattr(value, "__name__", "function"))
     raise WireError(f"a value of type {type(value).__name__} (expected numbers or arrays)")

@@ -145,7 +145,8 @@ def test_the_blank_lecture_earns_zero_without_crashing(graded):
     for a in graded_assignments(graded):
         got = scores(rows, "bob", a)
         assert got and all(score == 0 for score, _ in got.values()), f"bob {a}: {got}"
-        assert {r["status"] for r in rows if r["student"] == "bob"} == {"graded"}
+        assert {r["status"] for r in rows if r["student"] == "bob"} == {"failed"}
+        assert all("not written yet" in r["reason"] for r in rows if r["student"] == "bob")
 
 
 def test_a_wrong_answer_loses_that_exercise_only(graded):

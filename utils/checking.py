@@ -54,8 +54,13 @@ class Mistake:
 
 # --- keeping references out of students' answers -------------------------------------------
 
+_ACTIVE = []  # the references inside a forbid() block, innermost last
+
+
 def _raise_reference_used(*args, **kwargs):
-    raise _ReferenceUsed_()  # resolved in the reference's module, where forbid() puts it
+    # _ReferenceUsed_ is resolved in the reference's module, where forbid() puts it; the
+    # swapped code object carries the reference's name, which the error reports.
+    raise _ReferenceUsed_(__import__("sys")._getframe().f_code.co_name)
 
 
 @contextmanager
@@ -67,6 +72,7 @@ def forbid(*references):
     Each swapped code object keeps its reference's name, so the error can say which one.
     """
     saved = [(ref, ref.__code__) for ref in references]
+    _ACTIVE.extend(references)
     try:
         for ref, _ in saved:
             ref.__globals__["_ReferenceUsed_"] = ReferenceUsed
@@ -76,6 +82,12 @@ def forbid(*references):
     finally:
         for ref, code in saved:
             ref.__code__ = code
+        del _ACTIVE[len(_ACTIVE) - len(references):]
+
+
+def active_forbidden():
+    """The references forbidden right now (a grader passes them on to a sandboxed call)."""
+    return list(_ACTIVE)
 
 
 def _innermost_function(error, default):

@@ -44,7 +44,7 @@ SETTINGS = {  # JupyterLab user settings: quiet, deterministic, nothing saved be
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
     "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
 }
-# Recorded in every page: when a key went down, and when each canvas was first drawn into after
+# Recorded in every page: when a key or mouse button went down, and when each canvas was first drawn into after
 # it was armed. ipympl paints a frame with drawImage, so this is the moment the plot changes.
 PAGE_HOOKS = """
 (() => {
@@ -58,7 +58,8 @@ PAGE_HOOKS = """
     }
     return draw.apply(this, args);
   };
-  document.addEventListener('keydown', () => { window.__lastKey = performance.now(); }, true);
+  for (const type of ['keydown', 'mousedown'])
+    document.addEventListener(type, () => { window.__lastInput = performance.now(); }, true);
 })();
 """
 
@@ -299,6 +300,8 @@ class Browser:
 
 # JavaScript run in the page through JupyterLab's application object (exposed on purpose with
 # --LabApp.expose_app_in_browser): the notebook's cells as the model sees them.
+CONTROLS = ".noUi-handle, select, .widget-toggle-button"
+PLOTS = ".jupyter-matplotlib-figure canvas, .widget-image"
 _CELLS_JS = """
 () => {
   const panel = window.jupyterapp.shell.currentWidget;
@@ -452,15 +455,20 @@ class Notebook:
     def widget_display_errors(self):
         return self.page.locator("text=Error displaying widget").count()
 
-    def explorers(self, plots_only=True):
-        """Every displayed widget with a plot: [{cell, output, model_id}], in notebook order."""
+    def explorers(self):
+        """Every displayed widget with a plot and a control: [{cell, output, model_id}]."""
         found = []
         for cell in self.cells():
             for widget in cell["widgets"]:
                 root = self.output_node(cell["index"], widget["output"])
-                if not plots_only or root.locator("canvas, img").count():
+                if root.locator(CONTROLS).count() and root.locator(PLOTS).count():
                     found.append({"cell": cell["index"], **widget})
         return found
+
+    def widgets(self):
+        """Every displayed widget: [{cell, output, model_id}]."""
+        return [{"cell": cell["index"], **widget} for cell in self.cells()
+                for widget in cell["widgets"]]
 
     def output_node(self, cell_index, output_index):
         return (self.cell_node(cell_index)
@@ -478,13 +486,13 @@ class Notebook:
             arg=node.element_handle(), timeout=timeout or self.timeout_ms, polling=20)
 
     def main_control(self, explorer):
-        """The explorer's first slider handle (or its first dropdown when it has no slider)."""
+        """The explorer's first slider handle, else its first dropdown, else its toggle buttons."""
         node = self.output_node(explorer["cell"], explorer["output"])
-        handle = node.locator(".noUi-handle")
-        if handle.count():
-            return handle.first
-        select = node.locator("select")
-        return select.first if select.count() else None
+        for selector in (".noUi-handle", "select", ".widget-toggle-buttons"):
+            control = node.locator(selector)
+            if control.count():
+                return control.first
+        return None
 
     def figure_fingerprint(self, explorer):
         """A cheap hash of the explorer's pixels (canvas, or the image's source)."""
@@ -495,7 +503,7 @@ class Notebook:
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             let h = 0;
             for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) | 0;
-            return String(h) + ':' + c.__draws;
+            return String(h);
         }""", node.element_handle())
 
     def error_text_in(self, explorer):
@@ -525,7 +533,10 @@ class Notebook:
               if (window.__changed === null) window.__changed = performance.now(); });
             window.__observer.observe(label, {childList: true, characterData: true, subtree: true});
         }""", target)
-        control.press(key)
+        if key == "click":  # toggle buttons: choose one that is not selected
+            control.locator(".widget-toggle-button:not(.mod-active)").first.click()
+        else:
+            control.press(key)
         try:
             self.page.wait_for_function("""(el) => {
                 const c = el.querySelector('.jupyter-matplotlib-figure canvas');
@@ -536,15 +547,21 @@ class Notebook:
             return None
         return self.page.evaluate("""(el) => {
             const c = el.querySelector('.jupyter-matplotlib-figure canvas');
-            return (c ? c.__firstDraw : window.__changed) - window.__lastKey;
+            return (c ? c.__firstDraw : window.__changed) - window.__lastInput;
         }""", target)
 
     def _direction(self, control):
-        """ArrowRight unless the slider is at its maximum (then ArrowLeft); dropdowns go down."""
+        """ArrowRight unless the slider is at its maximum (then ArrowLeft); dropdowns go down;
+        toggle buttons are clicked."""
+        if "widget-toggle-buttons" in (control.get_attribute("class") or ""):
+            return "click"
+        if control.evaluate("el => el.tagName") == "SELECT":
+            at_end = control.evaluate("el => el.selectedIndex >= el.options.length - 1")
+            return "ArrowUp" if at_end else "ArrowDown"
         now = control.get_attribute("aria-valuenow")
         high = control.get_attribute("aria-valuemax")
         if now is None or high is None:
-            return "ArrowDown"
+            return "ArrowRight"
         return "ArrowLeft" if float(now) >= float(high) else "ArrowRight"
 
     def latency(self, explorer, presses=15, settle_ms=120):
@@ -557,7 +574,7 @@ class Notebook:
         control.scroll_into_view_if_needed()
         first = self._direction(control)
         other = {"ArrowRight": "ArrowLeft", "ArrowLeft": "ArrowRight",
-                 "ArrowDown": "ArrowUp", "ArrowUp": "ArrowDown"}[first]
+                 "ArrowDown": "ArrowUp", "ArrowUp": "ArrowDown", "click": "click"}[first]
         times = []
         for i in range(presses):
             times.append(self.press(explorer, first if i % 2 == 0 else other))

@@ -1,0 +1,56 @@
+"""Feedback pages: per student and notebook, each exercise's points and the visible tests'
+messages. Built from the grader's results, which never hold hidden test source."""
+from html import escape
+
+from . import course
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }
+table { border-collapse: collapse; width: 100%; } td, th { border: 1px solid #ccc;
+padding: .4rem .6rem; vertical-align: top; text-align: left; }
+.passed { color: #176b2c; } .failed, .timeout, .crashed, .missing, .out { color: #a11; }
+pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
+"""
+
+
+def page(result):
+    """The HTML of one result."""
+    got = sum(c["score"] for c in result["cells"])
+    out_of = sum(c["max_score"] for c in result["cells"])
+    title = f"{result['assignment']}: feedback for {result['student']}"
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}"
+             f"</title><style>{STYLE}</style></head><body>",
+             f"<h1>{escape(title)}</h1><p><b>Score: {got:g} / {out_of:g}</b></p>"]
+    if result["status"] != "graded":
+        parts.append(f"<p class='failed'>This submission could not be graded: "
+                     f"{escape(result['status'])}. {escape(result['reason'])}</p>")
+    parts.append("<table><tr><th>exercise</th><th>points</th><th>result</th></tr>")
+    for cell in result["cells"]:
+        status = cell["status"]
+        detail = escape(cell.get("message") or "")
+        if cell.get("output"):
+            detail = f"<pre>{escape(cell['output'])}</pre>" + (f"<pre>{detail}</pre>" if detail else "")
+        elif detail:
+            detail = f"<pre>{detail}</pre>"
+        names = ", ".join(cell.get("functions") or []) or cell["grade_id"]
+        parts.append(f"<tr><td>{escape(names)}</td><td>{cell['score']:g} / "
+                     f"{cell['max_score']:g}</td><td><span class='{status.split()[0]}'>"
+                     f"{escape(status)}</span>{detail}</td></tr>")
+    parts.append("</table>")
+    for name, code in (result.get("answers") or {}).items():
+        if code:
+            parts.append(f"<h3>Your {escape(name)}</h3><pre>{escape(code)}</pre>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write(results):
+    """Write autograder/feedback/<student>/<assignment>/<assignment>.html for each result."""
+    written = []
+    for result in results:
+        path = course.FEEDBACK / result["student"] / result["assignment"] / \
+            f"{result['assignment']}.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page(result), encoding="utf-8")
+        written.append(path)
+    return written

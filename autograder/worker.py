@@ -329,6 +329,20 @@ def _message(error):
     return text if text else type(error).__name__
 
 
+def classify(error):
+    """(status, message) of a failed test: a limit the student's code hit, found anywhere in
+    the exception chain (the checks wrap errors in their own), else an ordinary failure."""
+    seen, cause = set(), error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if getattr(cause, "status", None):
+            return cause.status, _message(cause)
+        if isinstance(cause, MemoryError):
+            return "out of memory", _message(cause)
+        cause = cause.__cause__ or cause.__context__
+    return "failed", _message(error)
+
+
 class Tester:
     """Grades one submission (runs in a fork of the zygote)."""
 
@@ -448,9 +462,9 @@ class Tester:
                     warnings.simplefilter("ignore")
                     exec(compile(part, f"<{exercise.grade_id}>", "exec"), namespace)
             except BaseException as error:  # noqa: B902 - a test that fails, however it fails
-                status = getattr(error, "status", None) or (
-                    "out of memory" if isinstance(error, MemoryError) else "failed")
-                message = _message(error)
+                status, message = classify(error)
+                if status == "failed":
+                    message = _message(error)
                 if label == "hidden":
                     message = "passed the visible tests, but not the hidden ones" + (
                         f": {message}" if str(error).strip() else "")

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, assignments, nbgrader_meta, read_notebook
+from submissions import (answers, copy_course, read_csv, run_cli, scores, strip_markers,
+                         submission, submit)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading")]
 
@@ -43,53 +45,10 @@ ALIASES_REFERENCE = ("from utils.perceptron import perceptron_forward as _mine\n
                      "perceptron_forward = _mine\n")
 
 
-def answers(nb):
-    return {nbgrader_meta(c)["grade_id"]: c for c in nb["cells"]
-            if nbgrader_meta(c).get("solution")}
-
-
-def strip_markers(source):
-    return "\n".join(line for line in source.splitlines()
-                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-
-
-def submission(course_dir, a, replace=None, solved=False):
-    """The released lecture of ``a``, answer cells replaced as a student would."""
-    nb = read_notebook(course_dir / "lectures" / a / f"{a}.ipynb")
-    if solved:
-        source_cells = answers(read_notebook(course_dir / "solutions" / a / f"{a}.ipynb"))
-        for grade_id, cell in answers(nb).items():
-            cell["source"] = strip_markers("".join(source_cells[grade_id]["source"]))
-    for grade_id, code in (replace or {}).items():
-        answers(nb)[grade_id]["source"] = code
-    return nb
-
-
-def submit(course_dir, student, a, nb, name=None):
-    folder = course_dir / "autograder" / "submitted" / student / a
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / (name or f"{a}.ipynb")).write_text(json.dumps(nb))
-
-
-def run_cli(course_dir, *args):
-    result = subprocess.run([sys.executable, "-m", "autograder", *args], cwd=course_dir,
-                            capture_output=True, text=True, timeout=1800)
-    assert result.returncode == 0, f"autograder {args} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """A copy of the course, every kind of submission, graded once; returns (dir, rows)."""
-    course_dir = tmp_path_factory.mktemp("course")
-    ignore = shutil.ignore_patterns("__pycache__", "submitted", "autograded", "feedback",
-                                    "build", "*.db", "grades.csv")
-    for name in ("solutions", "autograder", "utils"):
-        shutil.copytree(ROOT / name, course_dir / name, ignore=ignore)
-    for name in ("requirements.txt", "pyproject.toml", "README.md", "Makefile"):
-        if (ROOT / name).exists():
-            shutil.copy(ROOT / name, course_dir / name)
-    run_cli(course_dir, "release")
+    course_dir = copy_course(tmp_path_factory.mktemp("course"))
 
     for a in assignments(course_dir):
         submit(course_dir, "alice", a, submission(course_dir, a, solved=True))
@@ -109,18 +68,11 @@ def graded(tmp_path_factory):
     (course_dir / "autograder" / "submitted" / "hank" / a).mkdir(parents=True)  # nothing in it
 
     out = run_cli(course_dir, "grade")
-    with open(course_dir / "autograder" / "grades.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return course_dir, rows, out
+    return course_dir, read_csv(course_dir), out
 
 
 def graded_assignments(graded):
     return assignments(graded[0])
-
-
-def scores(rows, student, a):
-    return {r["grade_id"]: (float(r["score"]), float(r["max_score"]))
-            for r in rows if r["student"] == student and r["assignment"] == a}
 
 
 def test_csv_has_the_columns_and_one_row_per_graded_cell(graded):

@@ -425,19 +425,18 @@ class Notebook:
             }""", arg=[index, before["executionCount"]], timeout=timeout or self.timeout_ms,
             polling=20)
 
-    def run_all(self, until=None):
+    def run_all(self, after_cell=None):
         """Run every cell from the top, in order, whatever errors; return seconds taken.
 
         JupyterLab's "Run All" stops at the first error (an unanswered exercise), so this runs
-        cell by cell, as a student pressing Shift-Enter through the notebook does. ``until``:
-        stop after the first cell for which ``until(cell_info)`` is true.
+        cell by cell, as a student pressing Shift-Enter through the notebook does.
+        ``after_cell(index)`` is called after each cell has finished.
         """
         start = time.perf_counter()
-        n = len(self.cells())
-        for index in range(n):
+        for index in range(len(self.cells())):
             self.run_cell(index)
-            if until is not None and until(self.cells()[index]):
-                break
+            if after_cell is not None:
+                after_cell(index)
         self.wait_idle()
         return time.perf_counter() - start
 
@@ -455,14 +454,16 @@ class Notebook:
     def widget_display_errors(self):
         return self.page.locator("text=Error displaying widget").count()
 
-    def explorers(self):
-        """Every displayed widget with a plot and a control: [{cell, output, model_id}]."""
+    def explorers(self, cell=None):
+        """Every displayed widget with a plot and a control: [{cell, output, model_id}], in
+        notebook order (only those of cell number ``cell`` if given)."""
+        cells = self.cells()
         found = []
-        for cell in self.cells():
-            for widget in cell["widgets"]:
-                root = self.output_node(cell["index"], widget["output"])
+        for info in cells if cell is None else [cells[cell]]:
+            for widget in info["widgets"]:
+                root = self.output_node(info["index"], widget["output"])
                 if root.locator(CONTROLS).count() and root.locator(PLOTS).count():
-                    found.append({"cell": cell["index"], **widget})
+                    found.append({"cell": info["index"], **widget})
         return found
 
     def widgets(self):
@@ -597,6 +598,15 @@ class Notebook:
     def close(self):
         """Close the page and shut its kernel down (the next notebook gets the CPU)."""
         try:
+            kernel = self.page.evaluate(
+                "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id")
+        except Exception:
+            kernel = None
+        try:
             self.page.context.close()
         finally:
-            self.lab.shutdown_kernels()
+            if kernel:
+                try:
+                    self.lab.api("DELETE", f"/api/kernels/{kernel}")
+                except (OSError, urllib.error.URLError):
+                    pass

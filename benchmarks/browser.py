@@ -1,0 +1,139 @@
+"""What a student feels in JupyterLab, measured in headless Chromium.
+
+- The floor: a slider whose kernel callback only sets a text label. Key press on the slider
+  handle to the label's text changing: the cost of the round trip alone.
+- Each explorer of each lecture notebook: key press on its main control (first slider, else
+  first dropdown) to the first new frame drawn into its canvas; the median over repeated
+  presses, and its ratio to the floor's median (goal: at most 1.3). The floor is measured
+  again before each notebook, in the same browser and server, so both see the same machine.
+- The kernel side of the same moves, as the explorers record it (``update`` plus drawing and
+  encoding the frame; goal: under 10 ms).
+- Each lecture run top to bottom by Shift-Enter, and the time from its kernel being ready to
+  its first explorer drawn (goal: under 3 s).
+"""
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+import jupyterlab_driver as driver  # noqa: E402
+
+RATIO_GOAL = 1.3
+KERNEL_GOAL_MS = 10.0
+FIRST_WIDGET_GOAL_S = 3.0
+
+# Run in the notebook's kernel (not in the notebook): what each explorer recorded.
+_TIMINGS = """
+import json as _json, utils.widgets as _w
+def _main(e):
+    kinds = ("Slider", "Dropdown", "ToggleButtons")
+    for kind in kinds:
+        for name, c in e.controls.items():
+            if kind in type(c).__name__:
+                return name
+    return next(iter(e.controls))
+print(_json.dumps({e.widget.model_id: {
+    "name": e._update.__qualname__.split(".")[0], "control": _main(e),
+    "timings": [list(t) for t in e.timings]} for e in _w.live_explorers()}))
+"""
+
+
+def lectures_in(folder):
+    return sorted(p.name for p in Path(folder).iterdir()
+                  if (p / f"{p.name}.ipynb").is_file())
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def run(lectures_dir, presses=15, log=print):
+    """Returns {"floor": [...], "explorers": [...], "notebooks": [...]}, or None with a reason."""
+    reason = driver.unavailable()
+    if reason:
+        return None, reason
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        names = lectures_in(lectures_dir)
+        for name in names:
+            shutil.copytree(Path(lectures_dir) / name, work / name)
+        driver.write_floor_notebook(work / "floor.ipynb")
+        with driver.JupyterLab(work) as lab, driver.Browser() as browser:
+            return _measure(lab, browser, names, presses, log), None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(lab, browser, names, presses, log):
+    floor_nb = lab.open(browser, "floor.ipynb")
+    floor_nb.run_all()
+    floor_widget = floor_nb.widgets()[0]
+    floor = []
+    explorers, notebooks = [], []
+    try:
+        for name in names:
+            floor += floor_nb.latency(floor_widget, presses)
+            log(f"  floor so far: {_median(floor):.1f} ms")
+            nb = lab.open(browser, f"{name}/{name}.ipynb")
+            try:
+                notebooks.append(_run_notebook(nb, name, log))
+                explorers += _explorers(nb, name, presses, log)
+            finally:
+                nb.close()
+        floor += floor_nb.latency(floor_widget, presses)
+    finally:
+        floor_nb.close()
+    floor_ms = _median(floor)
+    for row in explorers:
+        row["ratio"] = row["median_ms"] / floor_ms if row["median_ms"] and floor_ms else None
+    return {"floor": floor, "floor_ms": floor_ms, "explorers": explorers,
+            "notebooks": notebooks}
+
+
+def _run_notebook(nb, name, log):
+    start = time.perf_counter()
+    first = {}
+
+    def after_cell(index):
+        if "s" not in first and nb.cells()[index]["widgets"]:
+            found = nb.explorers(cell=index)
+            if found:
+                nb.wait_rendered(found[0])
+                first["s"] = time.perf_counter() - start
+
+    seconds = nb.run_all(after_cell=after_cell)
+    row = {"notebook": name, "kernel_ready_s": nb.kernel_ready_s, "run_s": seconds,
+           "first_widget_s": first.get("s"), "errors": len(nb.errors_outside_exercises())}
+    log(f"  {name}: opened in {nb.kernel_ready_s:.1f} s, ran in {seconds:.1f} s, first widget "
+        f"after {row['first_widget_s'] or float('nan'):.1f} s")
+    return row
+
+
+def _explorers(nb, name, presses, log):
+    rows = []
+    found = nb.explorers()
+    for e in found:
+        nb.wait_rendered(e)
+    for e in found:
+        times = nb.latency(e, presses)
+        rows.append({"notebook": name, "cell": e["cell"], "model_id": e["model_id"],
+                     "latencies": times, "median_ms": _median(times),
+                     "missed": sum(t is None for t in times)})
+    recorded = json.loads(nb.execute_hidden(_TIMINGS) or "{}")
+    for row in rows:
+        info = recorded.get(row["model_id"], {})
+        moves = [t for t in info.get("timings", []) if t[2] != "idle"][-presses:]
+        row["name"] = info.get("name", "?")
+        row["control"] = info.get("control", "?")
+        row["kernel_ms"] = _median([t[1] for t in moves])
+        row["update_ms"] = _median([t[0] for t in moves])
+        row["blitted"] = sum(t[2] == "blit" for t in moves)
+        log(f"  {name} {row['name']} ({row['control']}): {row['median_ms'] or float('nan'):.1f} ms"
+            f" in the browser, {row['kernel_ms'] or float('nan'):.1f} ms in the kernel")
+    return rows

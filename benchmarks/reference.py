@@ -1,0 +1,317 @@
+"""The reference implementations in ``utils`` against PyTorch on the CPU, float64, course sizes.
+
+Each case times the same computation both ways on the same inputs: ``utils``' numpy code, and
+PyTorch (``no_grad`` for a forward pass; autograd's forward and backward for a gradient). The
+ratio is utils' time over PyTorch's: the goal is at most 1.5. Cases whose ``utils`` module does
+not exist yet are listed as not yet implemented.
+
+Both run on one thread (numpy's BLAS through threadpoolctl, ``torch.set_num_threads(1)``): at
+these sizes threads barely help, and on a busy 2-core machine they make timings erratic.
+"""
+import time
+from importlib import import_module
+
+import numpy as np
+
+N, T, D, H, K = 64, 32, 128, 128, 16  # batch, steps, input, hidden, outputs
+HEADS = 4
+GOAL = 1.5
+
+
+def _best_of(fn, budget_s=0.4, repeats=7):
+    """Median over ``repeats`` rounds of the mean time per call (seconds), loops sized to budget."""
+    fn()
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    loops = max(1, int(budget_s / repeats / once))
+    rounds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        rounds.append((time.perf_counter() - start) / loops)
+    return float(np.median(rounds))
+
+
+def _params(rng, shapes):
+    return {k: rng.standard_normal(s) / np.sqrt(s[0] if len(s) > 1 else 1) for k, s in shapes.items()}
+
+
+def _torch(params, grad=False):
+    import torch
+
+    return {k: torch.tensor(v, requires_grad=grad) for k, v in params.items()}
+
+
+# -- the cases: each returns (utils_fn, torch_fn) closed over the same inputs ---------------------
+def mlp_forward_case(rng):
+    import torch
+    import utils
+
+    X = rng.standard_normal((N, D))
+    p = _params(rng, {"W1": (D, H), "b1": (H,), "W2": (H, K), "b2": (K,)})
+    tX, tp = torch.tensor(X), _torch(p)
+
+    def ours():
+        return utils.mlp_forward(X, p, utils.tanh)
+
+    def theirs():
+        with torch.no_grad():
+            return torch.tanh(tX @ tp["W1"] + tp["b1"]) @ tp["W2"] + tp["b2"]
+
+    return ours, theirs
+
+
+def mlp_backward_case(rng):
+    import torch
+    import utils
+
+    X, y = rng.standard_normal((N, D)), rng.standard_normal((N, K))
+    p = _params(rng, {"W1": (D, H), "b1": (H,), "W2": (H, K), "b2": (K,)})
+    tX, ty, tp = torch.tensor(X), torch.tensor(y), _torch(p, grad=True)
+
+    def ours():
+        return utils.mlp_loss_and_grads(X, y, p, "tanh")
+
+    def theirs():
+        for v in tp.values():
+            v.grad = None
+        out = torch.tanh(tX @ tp["W1"] + tp["b1"]) @ tp["W2"] + tp["b2"]
+        loss = torch.mean((out - ty) ** 2)
+        loss.backward()
+        return loss
+
+    return ours, theirs
+
+
+def _rnn_torch(tX, th0, tp):
+    import torch
+
+    h, hs = th0, []
+    for t in range(tX.shape[1]):
+        h = torch.tanh(tX[:, t] @ tp["W_xh"] + h @ tp["W_hh"] + tp["b_h"])
+        hs.append(h)
+    H_all = torch.stack(hs, 1)
+    return H_all, H_all @ tp["W_hy"] + tp["b_y"]
+
+
+RNN_SHAPES = {"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,), "W_hy": (H, K), "b_y": (K,)}
+
+
+def rnn_forward_case(rng):
+    import torch
+    import utils
+
+    X, h0 = rng.standard_normal((N, T, D)), np.zeros((N, H))
+    p = _params(rng, RNN_SHAPES)
+    tX, th0, tp = torch.tensor(X), torch.tensor(h0), _torch(p)
+
+    def ours():
+        return utils.rnn_forward(X, h0, p)
+
+    def theirs():
+        with torch.no_grad():
+            return _rnn_torch(tX, th0, tp)
+
+    return ours, theirs
+
+
+def rnn_backward_case(rng):
+    import torch
+    import utils
+
+    X, h0 = rng.standard_normal((N, T, D)), np.zeros((N, H))
+    dH = rng.standard_normal((N, T, H))
+    p = _params(rng, RNN_SHAPES)
+    tX = torch.tensor(X, requires_grad=True)
+    th0 = torch.tensor(h0, requires_grad=True)
+    tdH, tp = torch.tensor(dH), _torch(p, grad=True)
+
+    def ours():
+        H_all, _ = utils.rnn_forward(X, h0, p)
+        return utils.rnn_backward(dH, X, h0, H_all, p)
+
+    def theirs():
+        for v in [tX, th0, *tp.values()]:
+            v.grad = None
+        H_all, _ = _rnn_torch(tX, th0, tp)
+        H_all.backward(tdH)
+
+    return ours, theirs
+
+
+def _lstm_torch(tX, th0, tc0, tp):
+    import torch
+
+    h, c, hs = th0, tc0, []
+    for t in range(tX.shape[1]):
+        i, f, g, o = (tX[:, t] @ tp["W_x"] + h @ tp["W_h"] + tp["b"]).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        hs.append(h)
+    return torch.stack(hs, 1)
+
+
+LSTM_SHAPES = {"W_x": (D, 4 * H), "W_h": (H, 4 * H), "b": (4 * H,)}
+
+
+def lstm_forward_case(rng):
+    import torch
+    import utils
+
+    X, h0, c0 = rng.standard_normal((N, T, D)), np.zeros((N, H)), np.zeros((N, H))
+    p = _params(rng, LSTM_SHAPES)
+    tX, th0, tc0, tp = torch.tensor(X), torch.tensor(h0), torch.tensor(c0), _torch(p)
+
+    def ours():
+        return utils.lstm_forward(X, h0, c0, p)
+
+    def theirs():
+        with torch.no_grad():
+            return _lstm_torch(tX, th0, tc0, tp)
+
+    return ours, theirs
+
+
+def lstm_backward_case(rng):
+    import torch
+    import utils
+
+    X, h0, c0 = rng.standard_normal((N, T, D)), np.zeros((N, H)), np.zeros((N, H))
+    dH = rng.standard_normal((N, T, H))
+    p = _params(rng, LSTM_SHAPES)
+    tX, th0, tc0 = (torch.tensor(a, requires_grad=True) for a in (X, h0, c0))
+    tdH, tp = torch.tensor(dH), _torch(p, grad=True)
+
+    def ours():
+        return utils.lstm_backward(dH, X, h0, c0, p)
+
+    def theirs():
+        for v in [tX, th0, tc0, *tp.values()]:
+            v.grad = None
+        _lstm_torch(tX, th0, tc0, tp).backward(tdH)
+
+    return ours, theirs
+
+
+def attention_forward_case(rng):
+    import torch
+    import utils
+
+    Q, Kt, V = (rng.standard_normal((N, T, D)) for _ in range(3))
+    mask = np.tril(np.ones((T, T), dtype=bool))
+    tQ, tK, tV, tmask = (torch.tensor(a) for a in (Q, Kt, V, mask))
+
+    def ours():
+        return utils.scaled_dot_product_attention(Q, Kt, V, mask)
+
+    def theirs():
+        with torch.no_grad():
+            scores = (tQ @ tK.transpose(-1, -2)) / D ** 0.5
+            weights = torch.softmax(scores.masked_fill(~tmask, float("-inf")), dim=-1)
+            return weights @ tV, weights
+
+    return ours, theirs
+
+
+def attention_backward_case(rng):
+    import torch
+    import utils
+
+    Q, Kt, V = (rng.standard_normal((N, T, D)) for _ in range(3))
+    dout = rng.standard_normal((N, T, D))
+    tQ, tK, tV = (torch.tensor(a, requires_grad=True) for a in (Q, Kt, V))
+    tdout = torch.tensor(dout)
+
+    def ours():
+        out, weights = utils.scaled_dot_product_attention(Q, Kt, V)
+        return utils.attention_backward(dout, Q, Kt, V, weights)
+
+    def theirs():
+        for v in (tQ, tK, tV):
+            v.grad = None
+        weights = torch.softmax((tQ @ tK.transpose(-1, -2)) / D ** 0.5, dim=-1)
+        (weights @ tV).backward(tdout)
+
+    return ours, theirs
+
+
+def transformer_forward_case(rng):
+    import torch
+    import utils
+
+    X = rng.standard_normal((N, T, D))
+    shapes = {**{f"W_{k}": (D, D) for k in "qkvo"}, **{f"b_{k}": (D,) for k in "qkvo"},
+              "W1": (D, 4 * D), "b1": (4 * D,), "W2": (4 * D, D), "b2": (D,)}
+    p = _params(rng, shapes)
+    p.update(ln1_gamma=np.ones(D), ln1_beta=np.zeros(D), ln2_gamma=np.ones(D),
+             ln2_beta=np.zeros(D))
+    mask = np.tril(np.ones((T, T), dtype=bool))
+    layer = torch.nn.TransformerEncoderLayer(D, HEADS, 4 * D, dropout=0.0, activation="relu",
+                                             batch_first=True, norm_first=True,
+                                             dtype=torch.float64).eval()
+    tX, tmask = torch.tensor(X), ~torch.tensor(mask)  # PyTorch masks what may NOT attend
+
+    def ours():
+        return utils.transformer_block(X, p, HEADS, mask)
+
+    def theirs():
+        with torch.no_grad():
+            return layer(tX, src_mask=tmask)
+
+    return ours, theirs
+
+
+CASES = [  # (model, pass, module that must exist in utils, case)
+    ("MLP", "forward", "mlp", mlp_forward_case),
+    ("MLP", "forward + backward", "backprop", mlp_backward_case),
+    ("RNN", "forward", "rnn", rnn_forward_case),
+    ("RNN", "forward + backward", "rnn", rnn_backward_case),
+    ("LSTM", "forward", "gated", lstm_forward_case),
+    ("LSTM", "forward + backward", "gated", lstm_backward_case),
+    ("attention", "forward", "attention", attention_forward_case),
+    ("attention", "forward + backward", "attention", attention_backward_case),
+    ("transformer block", "forward", "transformer", transformer_forward_case),
+]
+SIZES = {"MLP": f"N={N}, D={D}, H={H}, K={K}", "RNN": f"N={N}, T={T}, D={D}, H={H}, K={K}",
+         "LSTM": f"N={N}, T={T}, D={D}, H={H}", "attention": f"N={N}, T={T}, d={D}, causal",
+         "transformer block": f"N={N}, T={T}, D={D}, {HEADS} heads, causal"}
+
+
+def run(log=print):
+    """Time every case; returns rows {model, pass, size, utils_ms, torch_ms, ratio, status}."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            return _run(log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(log):
+    rows = []
+    for model, kind, module, case in CASES:
+        row = {"model": model, "pass": kind, "size": SIZES[model], "utils_ms": None,
+               "torch_ms": None, "ratio": None, "status": "ok"}
+        try:
+            import_module(f"utils.{module}")
+        except ModuleNotFoundError:
+            row["status"] = "not yet implemented"
+            rows.append(row)
+            continue
+        try:
+            ours, theirs = case(np.random.default_rng(0))
+            row["utils_ms"] = _best_of(ours) * 1e3
+            row["torch_ms"] = _best_of(theirs) * 1e3
+            row["ratio"] = row["utils_ms"] / row["torch_ms"]
+            row["status"] = "ok" if row["ratio"] <= GOAL else f"slower than {GOAL}x"
+        except Exception as error:  # a module in progress: say so, keep going
+            row["status"] = f"error: {type(error).__name__}: {error}"[:120]
+        log(f"  {model:18s} {kind:20s} {row['status']}")
+        rows.append(row)
+    return rows

@@ -1,0 +1,257 @@
+"""Hostile and unlucky submissions, graded in one run together with honest ones.
+
+Each trick below earns full marks from plain nbgrader (its tests run in the student's kernel);
+here each must earn nothing, and the honest submissions must be untouched. The run is then
+killed halfway and resumed, and must finish with the same grades.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import nbgrader_meta
+from submissions import copy_course, read_csv, run_cli, scores, submission, submit
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading-hostile")]
+
+A = "01_perceptron"
+F = "perceptron_forward"
+TEST = f"test_{F}"
+LIMITS = {"COURSE_EXERCISE_SECONDS": "6", "COURSE_NOTEBOOK_SECONDS": "120"}
+
+RIGHT = "def perceptron_forward(X, w, w0, g):\n    return g(w0 + X @ w)\n"
+WRONG = "def perceptron_forward(X, w, w0, g):\n    return g(X @ w)\n"
+LOOPS = ("import numpy as np\n\ndef _dot(row, w):\n    return sum(a * b for a, b in zip(row, w))\n\n"
+         "def perceptron_forward(X, w, w0, g):\n"
+         "    return g(np.array([w0 + _dot(row, w) for row in X]))\n")
+
+
+def hostile(course_dir, port):
+    """student -> (answer cell source, what it must score on TEST)."""
+    sol = course_dir / "solutions" / A / f"{A}.ipynb"
+    db = course_dir / "autograder" / "gradebook.db"
+    grades = course_dir / "autograder" / "grades.csv"
+    alice = course_dir / "autograder" / "submitted" / "honest" / A / f"{A}.ipynb"
+    return {
+        "patches_numpy": (WRONG + "import numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None\n"
+                          "np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n", 0),
+        "patches_checks": (WRONG + "import utils.checking as c, utils.exercises.perceptron as p\n"
+                           "c.check_function = c.run_case = lambda *a, **k: None\n"
+                           "p.check_perceptron_forward = lambda *a, **k: None\n"
+                           "c.difference = lambda *a, **k: None\n", 0),
+        "input_transformer": (WRONG + "get_ipython().input_transformers_post.append(\n"
+                              "    lambda lines: ['try:\\n'] + ['    ' + l for l in lines] + "
+                              "['\\nexcept BaseException:\\n    pass\\n'])\n", 0),
+        "ast_transformer": (WRONG + "import ast\nclass Swallow(ast.NodeTransformer):\n"
+                            "    def visit_Module(self, node):\n"
+                            "        handler = ast.ExceptHandler(type=ast.Name('BaseException', ast.Load()), name=None, body=[ast.Pass()])\n"
+                            "        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[])]\n"
+                            "        return ast.fix_missing_locations(node)\n"
+                            "get_ipython().ast_transformers.append(Swallow())\n", 0),
+        "always_equal": ("import numpy as np\nclass Yes(np.ndarray):\n"
+                         "    def __eq__(self, other): return np.ones(np.shape(other), bool)\n"
+                         "    def __ne__(self, other): return np.zeros(np.shape(other), bool)\n"
+                         "class Liar:\n    def __eq__(self, other): return True\n"
+                         "    def __array__(self, *a, **k): raise TypeError('no')\n"
+                         "def perceptron_forward(X, w, w0, g):\n    return Liar()\n", 0),
+        "redefines_builtins": (WRONG + "import builtins\nbuiltins.isinstance = lambda *a: True\n"
+                               "builtins.AssertionError = type('AssertionError', (Exception,), {})\n"
+                               "builtins.len = lambda x: 0\n", 0),
+        "catches_test_errors": (WRONG + "import sys\nsys.excepthook = lambda *a: None\n"
+                                "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n"
+                                "ip.set_custom_exc((BaseException,), lambda *a, **k: None)\n", 0),
+        "reads_hidden_tests": ("import json\n"
+                               f"def perceptron_forward(X, w, w0, g, _p={str(sol)!r}):\n"
+                               "    nb = json.load(open(_p))\n"
+                               "    src = [c['source'] for c in nb['cells'] if c.get('metadata', {}).get('nbgrader', {}).get('grade_id') == 'perceptron_forward'][0]\n"
+                               "    ns = {}\n    exec(''.join(src).replace('### BEGIN SOLUTION', ''), ns)\n"
+                               "    return ns['perceptron_forward'](X, w, w0, g)\n", 0),
+        "reads_gradebook": (f"def perceptron_forward(X, w, w0, g, _p={str(db)!r}):\n"
+                            "    open(_p, 'rb').read(16)\n    return g(w0 + X @ w)\n", 0),
+        "reads_reference_source": ("import inspect, utils.perceptron\n"
+                                   "def perceptron_forward(X, w, w0, g):\n"
+                                   "    ns = dict(vars(utils.perceptron))\n"
+                                   "    exec(inspect.getsource(utils.perceptron.perceptron_forward).replace('def perceptron_forward', 'def mine'), ns)\n"
+                                   "    return ns['mine'](X, w, w0, g)\n", 0),
+        "copies_reference_code": ("import types, utils, utils.perceptron\n"
+                                  "perceptron_forward = types.FunctionType(utils.perceptron_forward.__code__, vars(utils.perceptron))\n", 0),
+        "calls_reference_swallowing": ("import utils\ndef perceptron_forward(X, w, w0, g):\n"
+                                       "    try:\n        return utils.perceptron_forward(X, w, w0, g)\n"
+                                       "    except BaseException:\n        return g(X @ w)\n", 0),
+        "infinite_loop": ("def perceptron_forward(X, w, w0, g):\n    while True:\n        pass\n", 0),
+        "swallows_interrupt": ("import time\ndef perceptron_forward(X, w, w0, g):\n    while True:\n"
+                               "        try:\n            time.sleep(0.1)\n"
+                               "        except BaseException:\n            pass\n", 0),
+        "exits_at_definition": ("import os\nos._exit(0)\n" + RIGHT, 0),
+        "exits_in_call": ("import os\ndef perceptron_forward(X, w, w0, g):\n    os._exit(3)\n", 0),
+        "memory_bomb": ("import numpy as np\ndef perceptron_forward(X, w, w0, g):\n"
+                        "    hog = np.ones(1 << 38)\n    return g(w0 + X @ w)\n", 0),
+        "list_memory_bomb": ("def perceptron_forward(X, w, w0, g):\n    hog = [0] * (1 << 36)\n"
+                             "    return g(w0 + X @ w)\n", 0),
+        "fork_bomb": ("import os\ndef perceptron_forward(X, w, w0, g):\n    while True:\n"
+                      "        os.fork()\n", 0),
+        "subprocess": ("import subprocess\ndef perceptron_forward(X, w, w0, g):\n"
+                       "    subprocess.run(['true'])\n    return g(w0 + X @ w)\n", 0),
+        "network": ("import socket\ndef perceptron_forward(X, w, w0, g):\n"
+                    f"    socket.create_connection(('127.0.0.1', {port}), timeout=1).close()\n"
+                    "    return g(w0 + X @ w)\n", 0),
+        "writes_course": (f"def perceptron_forward(X, w, w0, g, _g={str(grades)!r}, _a={str(alice)!r}):\n"
+                          "    open(_g, 'a').write('mallory,01_perceptron,test_perceptron_forward,3,3,passed,\\n')\n"
+                          "    open(_a, 'w').write('{}')\n    return g(w0 + X @ w)\n", 0),
+        "megabytes_of_output": ("def perceptron_forward(X, w, w0, g):\n    print('x' * 5_000_000)\n"
+                                "    return g(w0 + X @ w)\n", 3),
+        "warns": ("import warnings\ndef perceptron_forward(X, w, w0, g):\n"
+                  "    warnings.warn('an old API', DeprecationWarning)\n"
+                  "    warnings.warn('just so you know')\n    return g(w0 + X @ w)\n", 3),
+        "own_helpers": (LOOPS, 3),
+        "honest": (RIGHT, 3),
+    }
+
+
+@pytest.fixture(scope="module")
+def listener():
+    """A loopback server that counts connections (none may arrive from the sandbox)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    hits = []
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                hits.append(server.accept()[0].close())
+            except OSError:
+                pass
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], hits
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory, listener):
+    course_dir = copy_course(tmp_path_factory.mktemp("hostile"), [A, "02_activation_functions"])
+    port, _ = listener
+    cases = hostile(course_dir, port)
+    for student, (code, _) in cases.items():
+        submit(course_dir, student, A, submission(course_dir, A, {F: code}))
+    # a wrong answer whose locked test cell was edited, and one whose test cell was deleted
+    for student, edit in (("edits_test_cell", "edit"), ("deletes_test_cell", "delete"),
+                          ("deletes_test_cell_right", "delete")):
+        nb = submission(course_dir, A, {F: RIGHT if student.endswith("right") else WRONG})
+        cell = next(c for c in nb["cells"] if nbgrader_meta(c).get("grade_id") == TEST)
+        if edit == "edit":
+            cell["source"] = "pass"
+        else:
+            nb["cells"].remove(cell)
+        submit(course_dir, student, A, nb)
+    submit(course_dir, "renames", A, submission(course_dir, A, {F: RIGHT}),
+           name=f"{A} (1).ipynb")
+    # one exercise loops forever; the other five of the notebook must be unaffected
+    submit(course_dir, "one_loop", "02_activation_functions", submission(
+        course_dir, "02_activation_functions",
+        {"sigmoid": "def sigmoid(z):\n    while True:\n        pass\n"}, solved=True))
+    before = {p: p.read_bytes() for p in (course_dir / "autograder" / "submitted").rglob("*.ipynb")}
+    out = run_cli(course_dir, "grade", env=LIMITS)
+    return course_dir, read_csv(course_dir), out, cases, before
+
+
+def test_every_trick_earns_exactly_what_it_should(bank):
+    course_dir, rows, _, cases, _ = bank
+    wrong = {}
+    for student, (_, expected) in cases.items():
+        got = scores(rows, student, A).get(TEST, (None,))[0]
+        if got != expected:
+            wrong[student] = (got, expected)
+    assert not wrong, f"students scored (got, expected): {wrong}"
+
+
+def test_edited_and_deleted_test_cells_are_graded_with_the_real_tests(bank):
+    _, rows, _, _, _ = bank
+    assert scores(rows, "edits_test_cell", A)[TEST][0] == 0
+    assert scores(rows, "deletes_test_cell", A)[TEST][0] == 0
+    assert scores(rows, "deletes_test_cell_right", A)[TEST][0] == 3
+
+
+def test_limits_are_reported_as_reasons(bank):
+    _, rows, _, _, _ = bank
+    status = {r["student"]: (r["status"], r["reason"]) for r in rows if r["assignment"] == A}
+    for student in ("infinite_loop", "swallows_interrupt"):
+        assert status[student][0] == "timeout", status[student]
+    for student in ("exits_in_call", "exits_at_definition"):
+        assert status[student][0] == "crashed", status[student]
+    assert status["memory_bomb"][0] == "out of memory", status["memory_bomb"]
+    assert status["list_memory_bomb"][0] == "out of memory", status["list_memory_bomb"]
+    assert status["renames"][0] == "renamed notebook" and status["renames"][1]
+
+
+def test_one_endless_exercise_costs_only_that_exercise(bank):
+    _, rows, _, _, _ = bank
+    got = scores(rows, "one_loop", "02_activation_functions")
+    assert got.pop("test_sigmoid")[0] == 0
+    assert all(score == max_score for score, max_score in got.values()), got
+
+
+def test_nothing_reached_the_network_or_the_course(bank, listener):
+    course_dir, rows, _, _, before = bank
+    _, hits = listener
+    assert hits == [], "the sandbox connected to a loopback server"
+    for path, content in before.items():
+        assert path.read_bytes() == content, f"{path} was changed by a submission"
+    assert not any(r["student"] == "mallory" for r in rows)
+
+
+def test_the_gradebook_agrees_with_the_csv(bank):
+    from nbgrader.api import Gradebook
+
+    course_dir, rows, _, _, _ = bank
+    with Gradebook(f"sqlite:///{course_dir / 'autograder' / 'gradebook.db'}") as gb:
+        for r in rows:
+            if r["status"] in ("renamed notebook", "missing notebook"):
+                continue
+            grade = gb.find_grade(r["grade_id"], r["assignment"], r["assignment"], r["student"])
+            assert grade.score == float(r["score"]), r
+
+
+def test_feedback_pages_for_everyone_and_a_summary(bank):
+    course_dir, rows, _, _, _ = bank
+    run_cli(course_dir, "feedback")
+    pages = list((course_dir / "autograder" / "feedback").rglob("*.html"))
+    assert len(pages) == len({(r["student"], r["assignment"]) for r in rows})
+    text = run_cli(course_dir, "summary")
+    assert "test_perceptron_forward" in text and "timeout" in text
+    assert (course_dir / "autograder" / "summary.png").stat().st_size > 1000
+
+
+def test_a_killed_run_resumes_to_the_same_grades_and_a_rerun_does_nothing(bank):
+    course_dir, rows, _, _, _ = bank
+    results = course_dir / "autograder" / "build" / "results"
+    subprocess.run(["rm", "-rf", str(results)], check=True)
+    process = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "--workers", "1"],
+                               cwd=course_dir, env={**os.environ, **LIMITS},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 300
+    while len(list(results.rglob("*.json"))) < 8 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = len(list(results.rglob("*.json")))
+    assert 0 < done_before < len({(r["student"], r["assignment"]) for r in rows})
+    out = run_cli(course_dir, "grade", env=LIMITS)
+    resumed = read_csv(course_dir)
+    key = lambda r: (r["student"], r["assignment"], r["grade_id"])  # noqa: E731
+    assert sorted(map(key, resumed)) == sorted(set(map(key, resumed))), "duplicate rows"
+    assert {key(r): (r["score"], r["status"]) for r in resumed} == \
+        {key(r): (r["score"], r["status"]) for r in rows}
+    again = run_cli(course_dir, "grade", env=LIMITS)
+    assert "graded 0 submission(s)" in again, again

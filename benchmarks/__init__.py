@@ -1,0 +1,6 @@
+"""The course's speed: what a student feels, measured. Run ``python -m benchmarks``.
+
+See ``benchmarks/__main__.py`` for the command, ``browser.py`` (widget latency and notebooks in
+JupyterLab, headless Chromium), ``notebooks.py`` (run times), ``reference.py`` (utils against
+PyTorch) and ``report.py`` (tables, latest.md, latest.png).
+"""

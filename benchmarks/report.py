@@ -1,0 +1,254 @@
+"""Tables (Markdown, printed and written to benchmarks/latest.md) and the plot (latest.png)."""
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+from . import browser as browser_bench
+from . import notebooks as notebook_bench
+from . import reference as reference_bench
+
+
+def _f(value, fmt=".1f", missing="–"):
+    return missing if value is None else format(value, fmt)
+
+
+def _verdict(ok):
+    return "yes" if ok else "**no**"
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def latency_table(result):
+    floor = result["floor_ms"]
+    rows = []
+    for r in result["explorers"]:
+        ok = r["ratio"] is not None and r["ratio"] <= browser_bench.RATIO_GOAL
+        kernel_ok = r["kernel_ms"] is not None and r["kernel_ms"] < browser_bench.KERNEL_GOAL_MS
+        rows.append([r["notebook"], f"`{r['name']}`", r["control"], _f(r["median_ms"]),
+                     _f(r["ratio"], ".2f"), _verdict(ok), _f(r["kernel_ms"]),
+                     _f(r["update_ms"], ".2f"), _verdict(kernel_ok)])
+    header = ["notebook", "explorer", "control", "browser ms", "× floor",
+              f"≤ {browser_bench.RATIO_GOAL}×", "kernel ms", "of which update ms",
+              f"kernel < {browser_bench.KERNEL_GOAL_MS:g} ms"]
+    spread = sorted(result["floor"])
+    return (f"Floor (slider → text label, {len(spread)} presses): median **{floor:.1f} ms** "
+            f"(quartiles {spread[len(spread) // 4]:.1f}–{spread[3 * len(spread) // 4]:.1f} ms).\n\n"
+            + _table(header, rows))
+
+
+def notebook_table(nbclient_rows, browser_result):
+    by_name = {}
+    for r in nbclient_rows or []:
+        by_name.setdefault(r["notebook"], {})["nbclient"] = r
+    for r in (browser_result or {}).get("notebooks", []):
+        by_name.setdefault(r["notebook"], {})["browser"] = r
+    rows = []
+    total = 0.0
+    for name in sorted(by_name):
+        n, b = by_name[name].get("nbclient"), by_name[name].get("browser")
+        seconds = n["seconds"] if n else None
+        total += seconds or 0.0
+        first = b["first_widget_s"] if b else None
+        rows.append([name, _f(seconds), _verdict(seconds is not None and seconds
+                                                 < notebook_bench.NOTEBOOK_GOAL_S),
+                     _f(b["run_s"] if b else None), _f(b["kernel_ready_s"] if b else None),
+                     _f(first), _verdict(first is not None
+                                         and first < browser_bench.FIRST_WIDGET_GOAL_S)])
+    rows.append(["**course**", f"**{total:.1f}**",
+                 _verdict(bool(nbclient_rows) and total < notebook_bench.COURSE_GOAL_S),
+                 _f(sum(b["browser"]["run_s"] for b in by_name.values() if "browser" in b)
+                    if browser_result else None), "", "", ""])
+    header = ["notebook", "top to bottom s (solution, nbclient)",
+              f"< {notebook_bench.NOTEBOOK_GOAL_S:g} s (course < {notebook_bench.COURSE_GOAL_S:g} s)",
+              "Shift-Enter through the lecture in the browser s", "open to kernel ready s",
+              "kernel ready to first widget drawn s",
+              f"< {browser_bench.FIRST_WIDGET_GOAL_S:g} s"]
+    return _table(header, rows)
+
+
+def reference_table(rows):
+    out = []
+    for r in rows:
+        ok = r["ratio"] is not None and r["ratio"] <= reference_bench.GOAL
+        out.append([r["model"], r["pass"], r["size"], _f(r["utils_ms"], ".3f"),
+                    _f(r["torch_ms"], ".3f"), _f(r["ratio"], ".2f"),
+                    _verdict(ok) if r["status"] == "ok" or r["ratio"] else r["status"]])
+    header = ["model", "pass", "size", "utils ms", "PyTorch ms", "ratio",
+              f"≤ {reference_bench.GOAL}×"]
+    return _table(header, out)
+
+
+def machine():
+    def version(module):
+        try:
+            return __import__(module).__version__
+        except Exception:
+            return "–"
+
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    chromium = "–"
+    exe = browser_bench.driver.chromium_executable()
+    if exe:
+        try:
+            chromium = subprocess.run([exe, "--version"], capture_output=True, text=True,
+                                      timeout=20).stdout.strip() or "–"
+        except (OSError, subprocess.SubprocessError):
+            pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, cwd=Path(__file__).parent, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = "?"
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": cpu, "cores": os.cpu_count(),
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg()), "commit": commit or "?",
+            "python": platform.python_version(), "numpy": version("numpy"),
+            "torch": version("torch"), "matplotlib": version("matplotlib"),
+            "ipympl": version("ipympl"), "jupyterlab": version("jupyterlab"),
+            "chromium": chromium}
+
+
+def markdown(info, browser_result, browser_reason, nbclient_rows, reference_rows):
+    parts = [
+        "# Speed: the latest figures",
+        "",
+        "Written by `python -m benchmarks` (see `benchmarks/__init__.py` for what is measured "
+        "and how). Measured side by side in one run on "
+        f"{info['cores']} cores ({info['cpu']}), load average {info['load']} at the start, "
+        f"{info['date']}, commit {info['commit']}; Python {info['python']}, numpy "
+        f"{info['numpy']}, PyTorch {info['torch']}, matplotlib {info['matplotlib']}, ipympl "
+        f"{info['ipympl']}, JupyterLab {info['jupyterlab']}, {info['chromium']}.",
+        "",
+        "![the figures below as bars](latest.png)",
+        "",
+        "## Widget latency: key press on the main control → the plot redrawn",
+        "",
+    ]
+    if browser_result:
+        parts += [latency_table(browser_result), ""]
+    else:
+        parts += [f"Not measured: {browser_reason}", ""]
+    parts += ["## Notebook run times", "", notebook_table(nbclient_rows, browser_result), "",
+              "## `utils` against PyTorch (CPU, float64, one thread)", "",
+              reference_table(reference_rows or []), ""]
+    return "\n".join(parts)
+
+
+def plot(path, browser_result, nbclient_rows, reference_rows):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.5), layout="constrained",
+                             gridspec_kw={"width_ratios": (1.4, 1, 1)})
+    ax = axes[0]
+    if browser_result and browser_result["explorers"]:
+        rows = browser_result["explorers"]
+        labels = [f"{r['notebook'][:2]} {r['name']}" for r in rows]
+        values = [r["median_ms"] or 0 for r in rows]
+        kernel = [r["kernel_ms"] or 0 for r in rows]
+        ys = range(len(rows))
+        ax.barh(ys, values, color="C0", label="key press → frame (browser)")
+        ax.barh(ys, kernel, color="C1", height=0.4, label="of which kernel")
+        floor = browser_result["floor_ms"]
+        ax.axvline(floor, color="black", lw=1, label=f"floor {floor:.0f} ms")
+        ax.axvline(browser_bench.RATIO_GOAL * floor, color="C3", ls="--",
+                   label=f"goal {browser_bench.RATIO_GOAL}× floor")
+        ax.set_yticks(list(ys), labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set(title="widget latency (median, ms)", xlabel="ms")
+
+    ax = axes[1]
+    if nbclient_rows:
+        names = [r["notebook"][:2] for r in nbclient_rows]
+        ax.bar(names, [r["seconds"] for r in nbclient_rows], color="C0", label="solution (nbclient)")
+        if browser_result:
+            runs = {r["notebook"][:2]: r["run_s"] for r in browser_result["notebooks"]}
+            ax.plot(names, [runs.get(n, float("nan")) for n in names], "o", color="C2",
+                    label="lecture in the browser")
+        ax.axhline(notebook_bench.NOTEBOOK_GOAL_S, color="C3", ls="--", label="goal 20 s")
+        total = sum(r["seconds"] for r in nbclient_rows)
+        ax.legend(fontsize=8)
+        ax.set_title(f"top to bottom (s); course {total:.0f} s")
+    ax.set(xlabel="notebook", ylabel="s")
+
+    ax = axes[2]
+    if reference_rows:
+        labels = [f"{r['model']}\n{r['pass'].replace('forward + backward', 'fwd+bwd')}"
+                  for r in reference_rows]
+        ratios = [r["ratio"] or 0 for r in reference_rows]
+        bars = ax.barh(range(len(labels)), ratios, color="C0")
+        for bar, r in zip(bars, reference_rows):
+            if r["ratio"] is None:
+                ax.text(0.05, bar.get_y() + bar.get_height() / 2, "not yet implemented"
+                        if r["status"] == "not yet implemented" else "error",
+                        va="center", fontsize=8, color="grey")
+        ax.axvline(reference_bench.GOAL, color="C3", ls="--", label="goal 1.5×")
+        ax.axvline(1, color="black", lw=1, label="as fast as PyTorch")
+        ax.set_yticks(range(len(labels)), labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.legend(fontsize=8)
+    ax.set(title="utils time / PyTorch time", xlabel="ratio")
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+README_BEGIN, README_END = "<!-- speed:begin -->", "<!-- speed:end -->"
+
+
+def readme_block(browser_result, nbclient_rows, reference_rows):
+    """A short summary for README.md's Speed section."""
+    lines = []
+    if browser_result:
+        floor = browser_result["floor_ms"]
+        rows = browser_result["explorers"]
+        ratios = [r["ratio"] for r in rows if r["ratio"]]
+        kernel = [r["kernel_ms"] for r in rows if r["kernel_ms"] is not None]
+        hit = sum(r <= browser_bench.RATIO_GOAL for r in ratios)
+        firsts = [r["first_widget_s"] for r in browser_result["notebooks"] if r["first_widget_s"]]
+        lines.append(f"- Widgets: floor (slider → text label) {floor:.0f} ms; explorers "
+                     f"{min(r['median_ms'] for r in rows if r['median_ms']):.0f}–"
+                     f"{max(r['median_ms'] for r in rows if r['median_ms']):.0f} ms "
+                     f"({min(ratios):.1f}–{max(ratios):.1f}× the floor; {hit} of {len(ratios)} "
+                     f"within {browser_bench.RATIO_GOAL}×); kernel side {min(kernel):.0f}–"
+                     f"{max(kernel):.0f} ms per move.")
+        if firsts:
+            lines.append(f"- First widget drawn {min(firsts):.1f}–{max(firsts):.1f} s after the "
+                         f"kernel is ready.")
+    if nbclient_rows:
+        total = sum(r["seconds"] for r in nbclient_rows)
+        lines.append(f"- Notebooks top to bottom: {min(r['seconds'] for r in nbclient_rows):.1f}–"
+                     f"{max(r['seconds'] for r in nbclient_rows):.1f} s each, {total:.0f} s for "
+                     f"the {len(nbclient_rows)} notebooks.")
+    measured = [r for r in reference_rows or [] if r["ratio"]]
+    if measured:
+        lines.append("- `utils` against PyTorch: " + ", ".join(
+            f"{r['model']} {r['pass']} {r['ratio']:.2f}×" for r in measured)
+            + "; " + ", ".join(sorted({r["model"] for r in reference_rows
+                                       if r["status"] == "not yet implemented"}))
+            + " not yet implemented.")
+    return "\n".join(lines)
+
+
+def update_readme(readme, block):
+    text = Path(readme).read_text(encoding="utf-8")
+    if README_BEGIN not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    Path(readme).write_text(f"{head}{README_BEGIN}\n{block}\n{README_END}{tail}", encoding="utf-8")
+    return True

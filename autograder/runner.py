@@ -168,7 +168,7 @@ def grade(tasks, workers, limits=None, progress=None):
 
 
 def _crashed(task, limits, reason):
-    from .worker import Zygote as _Z, write_json_atomic  # noqa: F401
+    from .worker import write_json_atomic
 
     cells = []
     nb = json.loads(Path(task["lecture"]).read_text())

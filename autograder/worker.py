@@ -15,7 +15,6 @@ stdin as JSON lines ``{"id", "student", "notebook", "solution", "result"}`` and 
 acknowledged on stdout with ``{"done": id}`` once its result file is written.
 """
 import builtins
-import copy
 import io
 import json
 import os
@@ -44,6 +43,27 @@ def nbgrader_meta(cell):
 def source_of(cell):
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
+
+
+def only_definitions(source):
+    """True for a cell of imports, functions, classes and constant assignments only: a
+    student's own helpers, safe and cheap to run before an answer cell."""
+    import ast
+
+    simple = (ast.Constant, ast.Name, ast.Attribute, ast.UnaryOp, ast.BinOp, ast.Tuple, ast.List)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and all(
+                isinstance(n, simple + (ast.operator, ast.unaryop, ast.expr_context))
+                for n in ast.walk(node.value)):
+            continue
+        return False
+    return bool(tree.body)
 
 
 def write_json_atomic(path, data):
@@ -88,6 +108,8 @@ class StudentProcess:
         for name, code in self.answers:
             result = self.shell.run_cell(code, store_history=False, silent=True)
             error = result.error_before_exec or result.error_in_exec
+            if error is not None and name is None:
+                continue  # a helper cell that fails costs nothing by itself
             if error is not None:
                 self.channel.send(("load_error", name, type(error).__name__,
                                    str(error)[:2000]))
@@ -350,10 +372,14 @@ class Tester:
         self.z, self.task = zygote, task
 
     def answers(self):
-        """{function name: the student's answer cell source} from the submitted notebook."""
+        """{function name: the student's answer cell source} from the submitted notebook,
+        and the student's own helper cells (definitions only) under the key None."""
         nb = json.loads(Path(self.task["notebook"]).read_text(encoding="utf-8"))
         cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
-        found = {}
+        helpers = [source_of(c) for c in cells if not nbgrader_meta(c)
+                   and source_of(c).strip() not in self.z.public_sources
+                   and only_definitions(source_of(c))]
+        found = {None: helpers}
         for cell in cells:
             grade_id = nbgrader_meta(cell).get("grade_id")
             if grade_id in self.z.answer_ids and grade_id not in found:
@@ -414,7 +440,8 @@ class Tester:
             sys.stdout = sys.stderr = _CappedText()
             if self.z.sandbox:
                 isolation.forbid_new_processes()
-            code = [(n, answers[n]) for n in exercise.names]
+            code = [(None, helper) for helper in answers[None]]
+            code += [(n, answers[n]) for n in exercise.names]
             disabled = [self.z.references[n] for n in exercise.names if n in self.z.references]
             StudentProcess(channel, self.z.shell, code, disabled, exercise.names).run()
         except BaseException:
@@ -438,6 +465,7 @@ class Tester:
         return {"student": self.task["student"], "assignment": self.z.assignment,
                 "status": "graded", "reason": "", "cells": cells,
                 "answers": {n: answers.get(n, "") for n in self.z.answer_ids},
+                "helpers": answers[None],
                 "seconds": round(time.monotonic() - started, 3)}
 
     def grade(self, exercise, source, answers):
@@ -494,6 +522,8 @@ class Zygote:
         self.cells = lecture["cells"]
         self.answer_ids = [nbgrader_meta(c)["grade_id"] for c in self.cells
                            if nbgrader_meta(c).get("solution") and c["cell_type"] == "code"]
+        self.public_sources = {source_of(c).strip() for c in self.cells
+                               if c["cell_type"] == "code"}
         self.tests = []
         for c in self.cells:
             meta = nbgrader_meta(c)
@@ -510,7 +540,7 @@ class Zygote:
         from IPython.core.interactiveshell import InteractiveShell
         from traitlets.config import Config
 
-        import numpy  # noqa: F401
+        import numpy  # noqa: F401 - imported before the forks, as student code will need it
         import utils
 
         for module in sorted(set(utils._REFERENCES.values())) + [

@@ -109,6 +109,8 @@ def hostile(course_dir, port):
                   "    warnings.warn('an old API', DeprecationWarning)\n"
                   "    warnings.warn('just so you know')\n    return g(w0 + X @ w)\n", 3),
         "own_helpers": (LOOPS, 3),
+        "within_tolerance": ("def perceptron_forward(X, w, w0, g):\n"
+                             "    return g(w0 + X @ w) * (1 + 1e-10)\n", 3),
         "honest": (RIGHT, 3),
     }
 
@@ -156,6 +158,16 @@ def bank(tmp_path_factory, listener):
         submit(course_dir, student, A, nb)
     submit(course_dir, "renames", A, submission(course_dir, A, {F: RIGHT}),
            name=f"{A} (1).ipynb")
+    # a helper in a cell of the student's own, before the answer (and a cell that would hang)
+    nb = submission(course_dir, A, {F: "def perceptron_forward(X, w, w0, g):\n"
+                                       "    return g(w0 + my_dot(X, w))\n"})
+    at = next(i for i, c in enumerate(nb["cells"]) if nbgrader_meta(c).get("grade_id") == F)
+    nb["cells"][at:at] = [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "id": "h1",
+         "source": "import numpy as np\n\ndef my_dot(X, w):\n    return np.dot(X, w)\n"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "id": "h2",
+         "source": "while True:\n    pass\n"}]
+    submit(course_dir, "helper_cell", A, nb)
     # one exercise loops forever; the other five of the notebook must be unaffected
     submit(course_dir, "one_loop", "02_activation_functions", submission(
         course_dir, "02_activation_functions",
@@ -173,6 +185,11 @@ def test_every_trick_earns_exactly_what_it_should(bank):
         if got != expected:
             wrong[student] = (got, expected)
     assert not wrong, f"students scored (got, expected): {wrong}"
+
+
+def test_a_helper_in_the_students_own_cell_counts(bank):
+    _, rows, _, _, _ = bank
+    assert scores(rows, "helper_cell", A)[TEST][0] == 3
 
 
 def test_edited_and_deleted_test_cells_are_graded_with_the_real_tests(bank):
@@ -247,7 +264,7 @@ def test_a_killed_run_resumes_to_the_same_grades_and_a_rerun_does_nothing(bank):
     process.wait()
     done_before = len(list(results.rglob("*.json")))
     assert 0 < done_before < len({(r["student"], r["assignment"]) for r in rows})
-    out = run_cli(course_dir, "grade", env=LIMITS)
+    run_cli(course_dir, "grade", env=LIMITS)
     resumed = read_csv(course_dir)
     key = lambda r: (r["student"], r["assignment"], r["grade_id"])  # noqa: E731
     assert sorted(map(key, resumed)) == sorted(set(map(key, resumed))), "duplicate rows"

@@ -6,8 +6,8 @@ gradient ``dA`` below means dJ/dA for the scalar loss J and has the shape of ``A
 import numpy as np
 
 from .activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
-from .mlp import MLP_KEYS
-from .shapes import check_keys, check_shape
+from .mlp import check_mlp_inputs
+from .shapes import check_shape
 
 # name -> (g, g'): the hidden activations mlp_loss_and_grads accepts
 ACTIVATIONS = {
@@ -69,13 +69,8 @@ def mlp_loss_and_grads(X, y, params, activation):
         shaped like its parameter.
     """
     g, g_grad = activation_pair(activation)
-    check_keys("params", params, MLP_KEYS)
     dims = {}
-    X = check_shape("X", X, ("N", "D"), dims)
-    W1 = check_shape("params['W1']", params["W1"], ("D", "H"), dims)
-    b1 = check_shape("params['b1']", params["b1"], ("H",), dims)
-    W2 = check_shape("params['W2']", params["W2"], ("H", "K"), dims)
-    b2 = check_shape("params['b2']", params["b2"], ("K",), dims)
+    X, W1, b1, W2, b2 = check_mlp_inputs(X, params, dims)
     y = check_shape("y", y, ("N", "K"), dims)
 
     Z1 = X @ W1 + b1

@@ -60,7 +60,7 @@ _ACTIVE = []  # the references inside a forbid() block, innermost last
 def _raise_reference_used(*args, **kwargs):
     # _ReferenceUsed_ is resolved in the reference's module, where forbid() puts it; the
     # swapped code object carries the reference's name, which the error reports.
-    raise _ReferenceUsed_(__import__("sys")._getframe().f_code.co_name)
+    raise _ReferenceUsed_(__import__("sys")._getframe().f_code.co_name)  # noqa: F821
 
 
 @contextmanager

@@ -34,11 +34,19 @@ def mlp_forward(X, params, g):
     Returns:
         (N, K) outputs.
     """
-    check_keys("params", params, MLP_KEYS)
-    dims = {}
-    X = check_shape("X", X, ("N", "D"), dims)
-    W1 = check_shape("params['W1']", params["W1"], ("D", "H"), dims)
-    b1 = check_shape("params['b1']", params["b1"], ("H",), dims)
-    W2 = check_shape("params['W2']", params["W2"], ("H", "K"), dims)
-    b2 = check_shape("params['b2']", params["b2"], ("K",), dims)
+    X, W1, b1, W2, b2 = check_mlp_inputs(X, params)
     return g(X @ W1 + b1) @ W2 + b2
+
+
+def check_mlp_inputs(X, params, dims=None):
+    """Validate ``X (N, D)`` and the two-layer ``params``; return them as float64 arrays.
+
+    ``dims`` (a dict) receives the sizes N, D, H, K for further checks (e.g. targets y).
+    """
+    check_keys("params", params, MLP_KEYS)
+    dims = {} if dims is None else dims
+    return (check_shape("X", X, ("N", "D"), dims),
+            check_shape("params['W1']", params["W1"], ("D", "H"), dims),
+            check_shape("params['b1']", params["b1"], ("H",), dims),
+            check_shape("params['W2']", params["W2"], ("H", "K"), dims),
+            check_shape("params['b2']", params["b2"], ("K",), dims))

@@ -45,12 +45,22 @@ def page(result):
 
 
 def write(results):
-    """Write autograder/feedback/<student>/<assignment>/<assignment>.html for each result."""
+    """Write autograder/feedback/<student>/<assignment>/<assignment>.html for each result.
+
+    The submission's timestamp.txt and submission_secret.txt (from nbgrader's exchange) are
+    copied beside it: nbgrader's release_feedback needs them to return the page.
+    """
+    import shutil
+
     written = []
     for result in results:
-        path = course.FEEDBACK / result["student"] / result["assignment"] / \
-            f"{result['assignment']}.html"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder = course.FEEDBACK / result["student"] / result["assignment"]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{result['assignment']}.html"
         path.write_text(page(result), encoding="utf-8")
+        for name in ("timestamp.txt", "submission_secret.txt"):
+            source = course.SUBMITTED / result["student"] / result["assignment"] / name
+            if source.is_file():
+                shutil.copy2(source, folder / name)
         written.append(path)
     return written

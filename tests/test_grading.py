@@ -266,3 +266,8 @@ def test_the_exchange_path_release_fetch_submit_collect_grade(graded, tmp_path):
     got = scores(rows, student, "01_perceptron")
     assert got and all(score == max_score for score, max_score in got.values()), got
     assert scores(rows, "alice", "01_perceptron"), "grading one student dropped the others' rows"
+    run([sys.executable, "-m", "autograder", "feedback", "01_perceptron", "--student", student,
+         "--exchange"], course_dir)
+    run([nbgrader, "fetch_feedback", "01_perceptron", *flags], home)
+    pages = list((home / "01_perceptron" / "feedback").rglob("*.html"))
+    assert pages and "3 / 3" in pages[0].read_text(), "the feedback did not come back"

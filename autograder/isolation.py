@@ -40,14 +40,19 @@ def _mount(source, target, fstype, flags, data=None):
                        data.encode() if data else None), f"mount {target}")
 
 
+def _prctl(*args):
+    prctl = getattr(_libc, "prctl", None)  # Linux only
+    return prctl(*args) if prctl is not None else -1
+
+
 def die_with_parent():
     """Ask the kernel to SIGKILL this process when its parent dies."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def not_dumpable():
     """Keep other (unprivileged) processes from reading this one's memory via /proc."""
-    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    _prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def enter_namespaces():
@@ -57,16 +62,21 @@ def enter_namespaces():
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET
     if uid != 0:
         flags |= CLONE_NEWUSER
+    if not hasattr(_libc, "unshare"):
+        return ["namespaces unavailable (not Linux)"]
     if _libc.unshare(flags) != 0:
         problems.append(f"namespaces unavailable ({os.strerror(ctypes.get_errno())})")
         return problems
     if uid != 0:  # become root inside the new user namespace, to be allowed to mount
-        with open("/proc/self/setgroups", "w") as f:
-            f.write("deny")
-        with open("/proc/self/uid_map", "w") as f:
-            f.write(f"0 {uid} 1")
-        with open("/proc/self/gid_map", "w") as f:
-            f.write(f"0 {gid} 1")
+        try:
+            with open("/proc/self/setgroups", "w") as f:
+                f.write("deny")
+            with open("/proc/self/uid_map", "w") as f:
+                f.write(f"0 {uid} 1")
+            with open("/proc/self/gid_map", "w") as f:
+                f.write(f"0 {gid} 1")
+        except OSError as error:
+            problems.append(f"user namespace not usable ({error})")
     return problems
 
 
@@ -133,15 +143,18 @@ def forbid_new_processes():
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
     program = _Prog(len(prog), ctypes.cast(buffer, ctypes.c_void_p))
-    if _libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+    if _prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
         return False
-    return _libc.prctl(22, 2, ctypes.byref(program), 0, 0) == 0  # PR_SET_SECCOMP, FILTER
+    return _prctl(22, 2, ctypes.byref(program), 0, 0) == 0  # PR_SET_SECCOMP, FILTER
 
 
 def limit(memory_bytes, cpu_seconds, fsize=8 << 20, nofile=64):
     """Resource limits for the student process (memory is added to what it already uses)."""
-    with open("/proc/self/statm") as f:
-        in_use = int(f.read().split()[0]) * resource.getpagesize()
+    try:
+        with open("/proc/self/statm") as f:
+            in_use = int(f.read().split()[0]) * resource.getpagesize()
+    except OSError:  # no /proc (not Linux): count from the peak resident size instead
+        in_use = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     settings = [(resource.RLIMIT_AS, in_use + memory_bytes),
                 (resource.RLIMIT_CPU, max(1, int(cpu_seconds))),
                 (resource.RLIMIT_FSIZE, fsize), (resource.RLIMIT_NOFILE, nofile),

@@ -418,19 +418,27 @@ class Tester:
         try:
             isolation.die_with_parent()
             keep = {channel.read_fd, channel.write_fd}
+            log = os.dup(2)  # the worker's log, for sandbox warnings only
+            sys.__stderr__ = os.fdopen(log, "w")
+            keep.add(log)
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
-            os.closerange(3, min(channel.read_fd, channel.write_fd))
-            for fd in range(max(keep) + 1, 256):
+            for fd in range(3, 256):
                 if fd not in keep:
                     try:
                         os.close(fd)
                     except OSError:
                         pass
             if not problems:
-                isolation.mount_proc()
-                isolation.hide_course(self.z.root, self.z.hidden, self.z.workdir)
+                try:
+                    isolation.mount_proc()
+                    isolation.hide_course(self.z.root, self.z.hidden, self.z.workdir)
+                except OSError as error:
+                    problems.append(str(error))
+            if problems and self.z.sandbox:  # the worker log says what protection is missing
+                print(f"sandbox: {'; '.join(problems)}", file=sys.__stderr__, flush=True)
+            sys.__stderr__.close()  # nothing of the grader's stays open to student code
             isolation.limit(self.z.limits["memory_mb"] << 20, exercise.budget)
             os.chdir(self.z.workdir if not problems else "/")
             os.environ["NBGRADER_EXECUTION"] = "autograde"

@@ -9,9 +9,10 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 .PHONY: lab test release grade clean-env
 
 lab: $(VENV)/.course
-	$(BIN)/jupyter lab --ServerApp.root_dir=. lectures/01_perceptron/01_perceptron.ipynb
+	JUPYTER_CONFIG_PATH=jupyter $(BIN)/jupyter lab --ServerApp.root_dir=. lectures/01_perceptron/01_perceptron.ipynb
 
 test: $(VENV)/.dev
+	bash tests/browser/setup.sh $(BIN)/python
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 $(VENV)/.course: requirements.txt pyproject.toml

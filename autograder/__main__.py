@@ -32,8 +32,8 @@ def release(args):
             print(f"{assignment}: {'in the exchange' if result['success'] else result['log']}")
 
 
-STUDENT_FILES = ["lectures", "utils", "requirements.txt", "pyproject.toml", "Makefile",
-                 "README.md", "LICENSE"]
+STUDENT_FILES = ["lectures", "utils", "jupyter", "requirements.txt", "pyproject.toml",
+                 "Makefile", "README.md", "LICENSE"]
 
 
 def bundle(args):

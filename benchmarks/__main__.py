@@ -1,6 +1,7 @@
 """python -m benchmarks: the course's speed, measured side by side in one run.
 
-Prints three tables and writes them to benchmarks/latest.md with a plot, benchmarks/latest.png:
+Prints three tables and writes them to benchmarks/latest.md with a plot, benchmarks/latest.png
+(and the raw figures to benchmarks/latest.json):
 
 1. widget latency in JupyterLab (headless Chromium): key press → new frame for every explorer
    of every lecture, against the floor of a slider that only updates a text label, and the
@@ -12,6 +13,7 @@ Prints three tables and writes them to benchmarks/latest.md with a plot, benchma
 Run it on a quiet machine: the figures are wall-clock times.
 """
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -33,8 +35,38 @@ def main(argv=None):
     parser.add_argument("--out", default=str(HERE), help="where latest.md and latest.png go")
     parser.add_argument("--update-readme", action="store_true",
                         help="also rewrite the figures in README.md's Speed section")
+    parser.add_argument("--from-json", metavar="PATH",
+                        help="measure nothing: rewrite the tables and the plot from a "
+                             "latest.json written by an earlier run")
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
 
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        info, browser_result, reason = saved["machine"], saved["browser"], saved["reason"]
+        nbclient_rows, reference_rows = saved["notebooks"], saved["reference"]
+    else:
+        info, browser_result, reason, nbclient_rows, reference_rows = measure(args)
+        (out / "latest.json").write_text(json.dumps(
+            {"machine": info, "browser": browser_result, "reason": reason,
+             "notebooks": nbclient_rows, "reference": reference_rows}, indent=1))
+
+    text = report.markdown(info, browser_result, reason, nbclient_rows, reference_rows)
+    print()
+    print(text)
+    (out / "latest.md").write_text(text, encoding="utf-8")
+    report.plot(out / "latest.png", browser_result, nbclient_rows, reference_rows)
+    print(f"\nwrote {out / 'latest.md'} and {out / 'latest.png'}")
+    if args.update_readme:
+        block = report.readme_block(info, browser_result, nbclient_rows, reference_rows)
+        if report.update_readme(ROOT / "README.md", block):
+            print("updated README.md's Speed section")
+        else:
+            print("README.md has no speed markers: not updated", file=sys.stderr)
+
+
+def measure(args):
     info = report.machine()
     print(f"benchmarks on {info['cores']} cores, load average {info['load']}")
     browser_result, reason = None, "skipped (--skip browser)"
@@ -52,20 +84,7 @@ def main(argv=None):
         print("utils against PyTorch ...")
         reference_rows = reference.run()
 
-    text = report.markdown(info, browser_result, reason, nbclient_rows, reference_rows)
-    print()
-    print(text)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "latest.md").write_text(text, encoding="utf-8")
-    report.plot(out / "latest.png", browser_result, nbclient_rows, reference_rows)
-    print(f"\nwrote {out / 'latest.md'} and {out / 'latest.png'}")
-    if args.update_readme:
-        block = report.readme_block(browser_result, nbclient_rows, reference_rows)
-        if report.update_readme(ROOT / "README.md", block):
-            print("updated README.md's Speed section")
-        else:
-            print("README.md has no speed markers: not updated", file=sys.stderr)
+    return info, browser_result, reason, nbclient_rows, reference_rows
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def _run_notebook(nb, name, log):
     first = {}
 
     def after_cell(index):
-        if "s" not in first and nb.cells()[index]["widgets"]:
+        if "s" not in first and nb.cell_widgets(index):
             found = nb.explorers(cell=index)
             if found:
                 nb.wait_rendered(found[0])

@@ -35,7 +35,8 @@ def _best_of(fn, budget_s=0.4, repeats=7):
 
 
 def _params(rng, shapes):
-    return {k: rng.standard_normal(s) / np.sqrt(s[0] if len(s) > 1 else 1) for k, s in shapes.items()}
+    return {k: rng.standard_normal(s) / np.sqrt(s[0] if len(s) > 1 else 1)
+            for k, s in shapes.items()}
 
 
 def _torch(params, grad=False):

@@ -36,9 +36,14 @@ def latency_table(result):
     header = ["notebook", "explorer", "control", "browser ms", "× floor",
               f"≤ {browser_bench.RATIO_GOAL}×", "kernel ms", "of which update ms",
               f"kernel < {browser_bench.KERNEL_GOAL_MS:g} ms"]
-    spread = sorted(result["floor"])
+    spread = sorted(t for t in result["floor"] if t is not None)
+    presses = max((len(r["latencies"]) for r in result["explorers"]), default=0)
     return (f"Floor (slider → text label, {len(spread)} presses): median **{floor:.1f} ms** "
-            f"(quartiles {spread[len(spread) // 4]:.1f}–{spread[3 * len(spread) // 4]:.1f} ms).\n\n"
+            f"(quartiles {spread[len(spread) // 4]:.1f}–{spread[3 * len(spread) // 4]:.1f} ms)."
+            f"\n\n*browser ms*: median over {presses} arrow-key presses on the main control, from "
+            "the key going down to the first new frame drawn into the figure's canvas. *kernel "
+            "ms*: the explorer's own record of the same moves (`update`, drawing and encoding "
+            "the frame; `Explorer.timings`). *× floor*: browser ms over the floor's median.\n\n"
             + _table(header, rows))
 
 
@@ -55,17 +60,18 @@ def notebook_table(nbclient_rows, browser_result):
         seconds = n["seconds"] if n else None
         total += seconds or 0.0
         first = b["first_widget_s"] if b else None
-        rows.append([name, _f(seconds), _verdict(seconds is not None and seconds
-                                                 < notebook_bench.NOTEBOOK_GOAL_S),
+        rows.append([name, _f(seconds), "–" if seconds is None else
+                     _verdict(seconds < notebook_bench.NOTEBOOK_GOAL_S),
                      _f(b["run_s"] if b else None), _f(b["kernel_ready_s"] if b else None),
                      _f(first), _verdict(first is not None
                                          and first < browser_bench.FIRST_WIDGET_GOAL_S)])
-    rows.append(["**course**", f"**{total:.1f}**",
-                 _verdict(bool(nbclient_rows) and total < notebook_bench.COURSE_GOAL_S),
+    rows.append(["**course**", f"**{total:.1f}**" if nbclient_rows else "–",
+                 _verdict(total < notebook_bench.COURSE_GOAL_S) if nbclient_rows else "–",
                  _f(sum(b["browser"]["run_s"] for b in by_name.values() if "browser" in b)
                     if browser_result else None), "", "", ""])
     header = ["notebook", "top to bottom s (solution, nbclient)",
-              f"< {notebook_bench.NOTEBOOK_GOAL_S:g} s (course < {notebook_bench.COURSE_GOAL_S:g} s)",
+              f"< {notebook_bench.NOTEBOOK_GOAL_S:g} s "
+              f"(course < {notebook_bench.COURSE_GOAL_S:g} s)",
               "Shift-Enter through the lecture in the browser s", "open to kernel ready s",
               "kernel ready to first widget drawn s",
               f"< {browser_bench.FIRST_WIDGET_GOAL_S:g} s"]
@@ -110,6 +116,10 @@ def machine():
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, cwd=Path(__file__).parent, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, cwd=Path(__file__).parent,
+                               timeout=10).stdout.strip()
+        commit += " with uncommitted changes" if dirty else ""
     except (OSError, subprocess.SubprocessError):
         commit = "?"
     return {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": cpu, "cores": os.cpu_count(),
@@ -140,7 +150,14 @@ def markdown(info, browser_result, browser_reason, nbclient_rows, reference_rows
         parts += [latency_table(browser_result), ""]
     else:
         parts += [f"Not measured: {browser_reason}", ""]
-    parts += ["## Notebook run times", "", notebook_table(nbclient_rows, browser_result), "",
+    parts += ["## Notebook run times", "",
+              "*top to bottom*: the solution notebook (every exercise answered) in a fresh "
+              "kernel with nbclient, the kernel's start included. In the browser, the lecture "
+              "as a student gets it: every cell run by Shift-Enter, one after the other (the "
+              "unanswered exercises raise); *open to kernel ready*: the page loading until its "
+              "kernel is idle; *kernel ready to first widget drawn*: Shift-Enter from the top "
+              "until the first explorer's figure is on screen.", "",
+              notebook_table(nbclient_rows, browser_result), "",
               "## `utils` against PyTorch (CPU, float64, one thread)", "",
               reference_table(reference_rows or []), ""]
     return "\n".join(parts)
@@ -169,13 +186,14 @@ def plot(path, browser_result, nbclient_rows, reference_rows):
                    label=f"goal {browser_bench.RATIO_GOAL}× floor")
         ax.set_yticks(list(ys), labels, fontsize=8)
         ax.invert_yaxis()
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     ax.set(title="widget latency (median, ms)", xlabel="ms")
 
     ax = axes[1]
     if nbclient_rows:
         names = [r["notebook"][:2] for r in nbclient_rows]
-        ax.bar(names, [r["seconds"] for r in nbclient_rows], color="C0", label="solution (nbclient)")
+        ax.bar(names, [r["seconds"] for r in nbclient_rows], color="C0",
+               label="solution (nbclient)")
         if browser_result:
             runs = {r["notebook"][:2]: r["run_s"] for r in browser_result["notebooks"]}
             ax.plot(names, [runs.get(n, float("nan")) for n in names], "o", color="C2",
@@ -210,9 +228,11 @@ def plot(path, browser_result, nbclient_rows, reference_rows):
 README_BEGIN, README_END = "<!-- speed:begin -->", "<!-- speed:end -->"
 
 
-def readme_block(browser_result, nbclient_rows, reference_rows):
+def readme_block(info, browser_result, nbclient_rows, reference_rows):
     """A short summary for README.md's Speed section."""
-    lines = []
+    lines = [f"Latest run: {info['date']}, commit {info['commit']}, {info['cores']} cores, load "
+             f"average {info['load'].split()[0]} at the start (full tables in "
+             "[benchmarks/latest.md](benchmarks/latest.md)):", ""]
     if browser_result:
         floor = browser_result["floor_ms"]
         rows = browser_result["explorers"]

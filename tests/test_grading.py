@@ -248,7 +248,8 @@ def test_the_exchange_path_release_fetch_submit_collect_grade(graded, tmp_path):
     run([sys.executable, "-m", "autograder", "release", "01_perceptron", "--exchange"], course_dir)
     home = tmp_path / "student"
     home.mkdir()
-    flags = ["--course", "deep-learning", f"--Exchange.root={exchange}"]
+    flags = ["--course", "deep-learning", f"--Exchange.root={exchange}",
+             f"--Exchange.cache={tmp_path / 'cache'}"]  # not the user's global cache
     run([nbgrader, "fetch_assignment", "01_perceptron", *flags], home)
     nb_path = home / "01_perceptron" / "01_perceptron.ipynb"
     nb = read_notebook(nb_path)

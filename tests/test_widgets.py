@@ -79,3 +79,183 @@ def test_training_replay_moves_through_history():
     marker = explorer.fig.axes[1].lines[1]
     assert list(marker.get_xdata()) == [1] and list(marker.get_ydata()) == [18]
     assert explorer.last_error is None
+
+
+# -- blitting: frames drawn from a plan equal full redraws ----------------------------------------
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+from conftest import ROOT, assignments, errors, execute, read_notebook  # noqa: E402
+from utils import widgets as widget_module  # noqa: E402
+
+
+@pytest.fixture
+def verify(monkeypatch):
+    """Compare every blitted frame with a full redraw (an AssertionError shows as last_error)."""
+    monkeypatch.setattr(widget_module, "VERIFY", True)
+
+
+def _sandwich():
+    """A moving image under static points, a moving line above them, a title that changes."""
+    fig, (ax, ax2) = figure(1, 2)
+    image = ax.imshow(np.zeros((20, 20)), extent=(0, 1, 0, 1), vmin=-1, vmax=1, alpha=0.5)
+    ax.scatter(np.linspace(0, 1, 30), np.linspace(1, 0, 30), zorder=1)
+    (line,) = ax.plot([], [], color="black", zorder=3)
+    title = ax.set_title("")
+    (curve,) = ax2.plot([], [])
+    xs = np.linspace(0, 1, 50)
+
+    def update(a, rescale=False):
+        image.set_data(np.outer(np.sin(a * xs[:20]), np.cos(a * xs[:20])))
+        line.set_data([0, 1], [a / 3, 1 - a / 3])
+        title.set_text(f"a = {a:.2f}")
+        curve.set_data(xs, a * xs ** 2)
+        if rescale:
+            ax2.set_ylim(0, max(a, 0.1))
+
+    return fig, update
+
+
+def test_blitted_frames_equal_full_redraws(verify):
+    fig, update = _sandwich()
+    explorer = Explorer(fig, update, a=slider(1.0, 0, 3))
+    for a in np.linspace(0, 3, 7):
+        explorer.set(a=float(a))
+        assert explorer.last_error is None, explorer.last_error
+    hows = [t[2] for t in explorer.timings]
+    assert hows.count("blit") >= 4, hows  # after the first full draw and the plan, it blits
+    assert explorer._frames.why == "first plan"
+
+
+def test_rescaled_axes_are_redrawn_whole(verify):
+    fig, update = _sandwich()
+    explorer = Explorer(fig, update, a=slider(1.0, 0, 3),
+                        rescale=widgets.Checkbox(value=True))
+    for a in np.linspace(0.5, 3, 6):
+        explorer.set(a=float(a))
+        assert explorer.last_error is None, explorer.last_error
+    assert fig.axes[1] in explorer._frames.whole
+    assert [t[2] for t in explorer.timings][-3:] == ["blit"] * 3
+
+
+def test_an_artist_added_by_update_is_drawn(verify):
+    fig, ax = figure()
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+
+    def update(a):
+        ax.plot([0, a], [0, a])  # against the advice, but it must still show
+
+    explorer = Explorer(fig, update, a=slider(0.5, 0, 1))
+    for a in (0.2, 0.4, 0.6, 0.8):
+        explorer.set(a=a)
+        assert explorer.last_error is None, explorer.last_error
+    assert len(ax.lines) == 5
+
+
+def test_a_change_made_behind_matplotlibs_back_is_caught_in_tests(verify):
+    """Blitting trusts the `stale` flags that setters raise: a change made without a setter
+    would leave the old picture on screen. The verification (on in tests) catches it."""
+    fig, ax = figure()
+    (line,) = ax.plot([0, 1], [0, 1])
+    text = ax.text(0.2, 0.5, "", fontsize=20)
+
+    def update(a):
+        line.set_ydata([0, a])  # through the setter: seen
+        text._text = f"a = {a:.2f}"  # behind matplotlib's back: not seen
+
+    explorer = Explorer(fig, update, a=slider(0.5, 0, 1))
+    for a in (0.2, 0.4, 0.6):
+        explorer.set(a=a)
+    assert "differs from a full redraw" in explorer.last_error
+
+
+def test_timings_and_live_explorers_are_recorded():
+    fig, ax = figure()
+    (line,) = ax.plot([0, 1], [0, 1])
+    explorer = Explorer(fig, lambda a: line.set_ydata([0, a]), a=slider(0.5, 0, 1))
+    explorer.set(a=0.7)
+    update_ms, total_ms, how = explorer.timings[-1]
+    assert 0 <= update_ms <= total_ms and how in ("full", "plan", "blit")
+    assert explorer in widget_module.live_explorers()
+
+
+MOVE_EVERY_CONTROL = """
+import json as _json
+import numpy as _np
+import utils.widgets as _w
+
+def _values(c):
+    if hasattr(c, "options"):
+        n = len(c.options)
+        return [("index", i) for i in _np.linspace(0, n - 1, min(n, 4)).astype(int)]
+    if hasattr(c, "base"):  # FloatLogSlider: min and max are exponents
+        return [("value", c.base ** e) for e in _np.linspace(c.min, c.max, 4)]
+    if hasattr(c, "min") and hasattr(c, "max"):
+        return [("value", type(c.value)(v)) for v in _np.linspace(c.min, c.max, 4)]
+    if isinstance(c.value, bool):
+        return [("value", not c.value), ("value", c.value)]
+    return []
+
+_report = []
+for _e in _w.live_explorers():
+    for _name, _c in _e.controls.items():
+        for _attr, _v in _values(_c):
+            setattr(_c, _attr, _v)
+            if _e.last_error:
+                _report.append([_e._update.__qualname__, _name, str(_v), _e.last_error[-1500:]])
+print(_json.dumps({"errors": _report,
+                  "frames": [[t[2] for t in e.timings] for e in _w.live_explorers()]}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", assignments())
+def test_every_explorer_of_every_notebook_blits_what_a_full_redraw_draws(assignment,
+                                                                          monkeypatch):
+    """Each solution notebook (inline backend), then every control of every explorer moved
+    across its range with every blitted frame compared with a full redraw."""
+    monkeypatch.setenv("COURSE_WIDGETS_VERIFY", "1")  # read by the kernel's utils.widgets
+    path = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+    nb = read_notebook(path)
+    for cell in nb["cells"]:
+        source = "".join(cell["source"])
+        cell["source"] = source.replace("%matplotlib widget", "%matplotlib inline")
+    nb["cells"].append({"cell_type": "code", "execution_count": None, "id": "move-every-control",
+                        "metadata": {}, "outputs": [], "source": MOVE_EVERY_CONTROL})
+    done = execute(nb, path.parent)
+    last = done["cells"][-1]
+    assert not errors(last), "\n".join(errors(last)[0]["traceback"])[-2000:]
+    text = "".join("".join(o.get("text", "")) for o in last["outputs"]
+                   if o.get("name") == "stdout")
+    report = json.loads(text.strip().splitlines()[-1])
+    assert not report["errors"], "\n\n".join(" ".join(e) for e in report["errors"])
+    assert report["frames"], f"{assignment}: no explorer was created"
+    assert any("blit" in frames for frames in report["frames"]), report["frames"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # ipympl's toolbar and traitlets
+def test_under_ipympl_each_move_sends_one_frame_and_asks_for_no_redraw():
+    """With a browser attached, a move draws and sends its frame at once; nothing asks the
+    browser to request another (ipykernel's post_execute would redraw a stale figure)."""
+    from ipympl.backend_nbagg import Canvas, FigureManager
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 3), layout="constrained")
+    canvas = Canvas(fig)
+    FigureManager(canvas, 1)
+    ax = fig.add_subplot()
+    (line,) = ax.plot([0, 1], [0, 1])
+    explorer = Explorer(fig, lambda a: line.set_ydata([0, a]), a=slider(0.5, 0, 1))
+    assert explorer.timings[-1][2] == "idle"  # no browser yet: it will ask for the frame
+    sent = []
+    canvas.send = lambda content, buffers=None: sent.append((content, buffers))
+    canvas.syncing_data_url = False  # what ipympl does when the browser says "initialized"
+    for a in (0.2, 0.4, 0.6, 0.8):
+        sent.clear()
+        explorer.set(a=a)
+        frames = [c for c, b in sent if b]
+        asks = [c for c, b in sent if not b and '"draw"' in c.get("data", "")]
+        assert len(frames) == 1 and not asks, sent
+        assert not fig.stale
+    assert [t[2] for t in explorer.timings] == ["idle", "full", "plan", "blit", "blit"]

@@ -5,8 +5,9 @@ Used by the browser tests (tests/browser/test_browser.py) and by the benchmark (
     with JupyterLab(root) as lab, Browser() as browser:
         nb = lab.open(browser, "01_perceptron/01_perceptron.ipynb")
         nb.run_all()                      # Shift-Enter through every cell, errors and all
-        for explorer in nb.explorers():
-            nb.move(explorer)             # arrow key on the main control; did the plot change?
+        for explorer in nb.explorers():   # every displayed widget with a plot and a control
+            ms = nb.press(explorer)       # arrow key on its main control -> ms to a new frame
+        nb.close()
 
 Robustness rules (see field-notes.md): JupyterLab gets a token, 127.0.0.1 and a free port (retried
 if taken), its own settings (news toast silenced, autosave off, every cell in the DOM) and its
@@ -29,6 +30,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+SERVER_CONFIG = ROOT / "jupyter"  # the course's server config, used when it exists
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions",
     "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
@@ -41,11 +43,11 @@ SETTINGS = {  # JupyterLab user settings: quiet, deterministic, nothing saved be
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
                                                     "checkForUpdates": False},
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none", "recordTiming": True},
     "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
 }
-# Recorded in every page: when a key or mouse button went down, and when each canvas was first drawn into after
-# it was armed. ipympl paints a frame with drawImage, so this is the moment the plot changes.
+# Recorded in every page: when a key or mouse button last went down, and when each canvas was
+# first drawn into after being armed. ipympl paints a frame with drawImage: the plot changes then.
 PAGE_HOOKS = """
 (() => {
   const draw = CanvasRenderingContext2D.prototype.drawImage;
@@ -144,7 +146,6 @@ class JupyterLab:
         self.port = None
         self.proc = None
         self._home = None
-        self._pids = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self):
@@ -161,7 +162,11 @@ class JupyterLab:
             path = settings / f"{plugin}.jupyterlab-settings"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
-        env = {**os.environ, **self.extra_env,
+        env = {**os.environ, **self.extra_env}
+        if (SERVER_CONFIG / "jupyter_server_config.py").is_file():  # the course's, as `make lab`
+            env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+                filter(None, [str(SERVER_CONFIG), env.get("JUPYTER_CONFIG_PATH")]))
+        env = {**env,
                "JUPYTERLAB_SETTINGS_DIR": str(settings),
                "JUPYTERLAB_WORKSPACES_DIR": str(self._home / "workspaces"),
                "JUPYTER_RUNTIME_DIR": str(self._home / "runtime"),
@@ -184,7 +189,6 @@ class JupyterLab:
                 self.proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL, start_new_session=True,
                                              cwd=self.root_dir)
-            self._pids.add(self.proc.pid)
             try:
                 self._wait_ready()
                 return
@@ -247,22 +251,24 @@ class JupyterLab:
             text = response.read()
         return json.loads(text) if text else None
 
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}/lab/tree/{path}?token={self.token}&reset"
-
-    def shutdown_kernels(self):
-        for kernel in self.api("GET", "/api/kernels"):
-            self.api("DELETE", f"/api/kernels/{kernel['id']}")
+    def url(self, path=None):
+        """A page of JupyterLab in a workspace of its own (nothing restored from another page;
+        no ``?reset``, which JupyterLab would apply again on the next in-page link)."""
+        self._workspaces = getattr(self, "_workspaces", 0) + 1
+        tree = f"/tree/{path}" if path else ""
+        return (f"http://127.0.0.1:{self.port}/lab/workspaces/page{self._workspaces}{tree}"
+                f"?token={self.token}")
 
     def open(self, browser, path, **kwargs):
-        """Open the notebook at ``path`` (relative to root_dir) in a new page; wait for its kernel."""
+        """Open the notebook at ``path`` (relative to root_dir) in a new page; wait for its
+        kernel."""
         return Notebook(self, browser.new_page(), path, **kwargs)
 
 
 class Browser:
     """Headless Chromium through Playwright (never Playwright's own browser download)."""
 
-    def __init__(self, viewport=(1280, 900)):
+    def __init__(self, viewport=(1600, 1000)):
         self.viewport = viewport
         self._playwright = None
         self.browser = None
@@ -318,15 +324,37 @@ _CELLS_JS = """
       widgets: outputs.map((o, j) => [j, o.data?.['application/vnd.jupyter.widget-view+json']])
                       .filter(([j, v]) => v).map(([j, v]) => ({output: j, model_id: v.model_id})),
       source: model.sharedModel.getSource(),
+      timing: model.getMetadata('execution') || null,
     };
   });
 }
 """
-_KERNEL_STATUS_JS = """
-() => {
-  const panel = window.jupyterapp?.shell?.currentWidget;
-  const kernel = panel?.sessionContext?.session?.kernel;
-  return kernel ? kernel.status : 'none';
+_SELECT_JS = """
+([i, force]) => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  const focused = nb.node.contains(document.activeElement)
+                  && !document.activeElement.closest('.jp-OutputArea');
+  if (force || nb.activeCellIndex !== i || nb.mode !== 'command' || !focused) {
+    nb.mode = 'command'; nb.activeCellIndex = i; nb.deselectAll(); nb.node.focus();
+  }
+  const model = nb.widgets[i].model;
+  return [model.type, model.type === 'code' ? model.executionCount : null];
+}
+"""
+_RAN_JS = """
+([i, before]) => {
+  const cell = window.jupyterapp.shell.currentWidget.content.widgets[i];
+  const count = cell.model.executionCount;
+  return count !== null && count !== before
+         && /\\[\\d+\\]/.test(cell.node.querySelector('.jp-InputPrompt').textContent);
+}
+"""
+_CELL_WIDGETS_JS = """
+(i) => {
+  const model = window.jupyterapp.shell.currentWidget.content.widgets[i].model;
+  if (model.type !== 'code') return 0;
+  return model.outputs.toJSON().filter(
+    o => o.data && o.data['application/vnd.jupyter.widget-view+json']).length;
 }
 """
 _EXECUTE_JS = """
@@ -370,11 +398,13 @@ def write_floor_notebook(path):
 class Notebook:
     """One notebook open in a JupyterLab page, its kernel started and idle."""
 
-    def __init__(self, lab, page, path, timeout=90):
+    def __init__(self, lab, page, path=None, timeout=90):
+        """Open ``path`` in ``page``; with no path, take the notebook ``page`` shows now."""
         self.lab, self.page, self.path = lab, page, path
         self.timeout_ms = timeout * 1000
         start = time.perf_counter()
-        page.goto(lab.url(path), wait_until="domcontentloaded", timeout=self.timeout_ms)
+        if path is not None:
+            page.goto(lab.url(path), wait_until="domcontentloaded", timeout=self.timeout_ms)
         page.wait_for_function(
             "() => window.jupyterapp?.shell?.currentWidget?.content?.widgets?.length > 0",
             timeout=self.timeout_ms)
@@ -383,9 +413,6 @@ class Notebook:
         self.kernel_ready_s = time.perf_counter() - start
 
     # -- state -----------------------------------------------------------------------------------
-    def kernel_status(self):
-        return self.page.evaluate(_KERNEL_STATUS_JS)
-
     def wait_idle(self, timeout=None):
         """Wait until the kernel reports idle (status bar "Idle")."""
         self.page.wait_for_function(
@@ -404,26 +431,25 @@ class Notebook:
 
     # -- running ---------------------------------------------------------------------------------
     def select_cell(self, index):
-        self.page.evaluate("""(i) => {
-            const nb = window.jupyterapp.shell.currentWidget.content;
-            nb.mode = 'command'; nb.activeCellIndex = i; nb.deselectAll(); nb.node.focus();
-        }""", index)
+        """Select cell ``index`` in command mode; return its type and execution count."""
+        return self.page.evaluate(_SELECT_JS, [index, True])
 
-    def run_cell(self, index, timeout=None):
-        """Select cell ``index``, press Shift-Enter as a student does, wait for its result."""
-        before = self.cells()[index]
-        self.select_cell(index)
+    def run_cell(self, index, timeout=None, force_select=True):
+        """Select cell ``index``, press Shift-Enter as a student does, wait for its result.
+
+        Without ``force_select`` the cell is selected only if it is not already the active
+        one with the keyboard in the notebook (after a Shift-Enter it is: JupyterLab moves on).
+        """
+        kind, before = self.page.evaluate(_SELECT_JS, [index, force_select])
         self.page.keyboard.press("Shift+Enter")
-        if before["type"] != "code":
+        if kind != "code":
             return
-        self.page.wait_for_function(
-            """([i, before]) => {
-              const cell = window.jupyterapp.shell.currentWidget.content.widgets[i];
-              const count = cell.model.executionCount;
-              return count !== null && count !== before
-                     && /\\[\\d+\\]/.test(cell.node.querySelector('.jp-InputPrompt').textContent);
-            }""", arg=[index, before["executionCount"]], timeout=timeout or self.timeout_ms,
-            polling=20)
+        self.page.wait_for_function(_RAN_JS, arg=[index, before],
+                                    timeout=timeout or self.timeout_ms, polling=10)
+
+    def cell_widgets(self, index):
+        """How many widgets cell ``index`` displays."""
+        return self.page.evaluate(_CELL_WIDGETS_JS, index)
 
     def run_all(self, after_cell=None):
         """Run every cell from the top, in order, whatever errors; return seconds taken.
@@ -434,7 +460,7 @@ class Notebook:
         """
         start = time.perf_counter()
         for index in range(len(self.cells())):
-            self.run_cell(index)
+            self.run_cell(index, force_select=index == 0)
             if after_cell is not None:
                 after_cell(index)
         self.wait_idle()
@@ -448,7 +474,8 @@ class Notebook:
             meta = cell["nbgrader"]
             for error in cell["errors"]:
                 if not (meta.get("solution") or meta.get("grade")):
-                    found.append((cell["index"], cell["id"], f"{error['ename']}: {error['evalue']}"))
+                    found.append((cell["index"], cell["id"],
+                                  f"{error['ename']}: {error['evalue']}"))
         return found
 
     def widget_display_errors(self):
@@ -503,7 +530,8 @@ class Notebook:
             if (!c) { const img = el.querySelector('img'); return img ? img.src : ''; }
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             let h = 0;
-            for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) | 0;
+            for (let i = 0; i < d.length; i += 4)
+              h = (h * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) | 0;
             return String(h);
         }""", node.element_handle())
 
@@ -596,14 +624,23 @@ class Notebook:
         return path
 
     def close(self):
-        """Close the page and shut its kernel down (the next notebook gets the CPU)."""
+        """Close the page and shut its kernel down (the next notebook gets the CPU).
+
+        A notebook taken from a page we did not open is left as it is: the page is the
+        caller's, and its kernel goes when the server stops.
+        """
+        if self.path is None:
+            return
         try:
             kernel = self.page.evaluate(
                 "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id")
         except Exception:
             kernel = None
         try:
-            self.page.context.close()
+            if len(self.page.context.pages) > 1:
+                self.page.close()
+            else:
+                self.page.context.close()
         finally:
             if kernel:
                 try:

@@ -12,7 +12,8 @@ from conftest import ROOT, nbgrader_meta, read_notebook
 def copy_course(dest, assignments=None):
     """A copy of the course (solutions, autograder, utils) in ``dest``, released."""
     ignore = shutil.ignore_patterns("__pycache__", "submitted", "autograded", "feedback",
-                                    "build", "*.db", "grades.csv", "summary*")
+                                    "build", "*.db", "grades.csv", "summary.txt", "summary.csv",
+                                    "summary.png")
     for name in ("autograder", "utils"):
         shutil.copytree(ROOT / name, dest / name, ignore=ignore)
     for a in assignments or [p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()]:

@@ -86,11 +86,12 @@ class Zygote:
     """A worker process (autograder.worker) for one assignment."""
 
     def __init__(self, assignment, lecture, limits, log):
+        hidden, workdir = _private_tmp()
         config = {
             "assignment": assignment, "lecture": str(lecture), "root": str(course.ROOT),
             "hidden": [str(course.ROOT / d) for d in ("solutions", "autograder", "tests",
-                                                       "utils", ".git")] + ["/tmp"],
-            "workdir": "/tmp", "limits": limits, "log": str(log),
+                                                       "utils", ".git")] + hidden,
+            "workdir": workdir, "limits": limits, "log": str(log),
             "sandbox": os.environ.get("COURSE_SANDBOX", "1") != "0",
         }
         env = {**os.environ, "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1",
@@ -116,6 +117,21 @@ class Zygote:
             self.process.wait(timeout=10)
         except Exception:
             self.process.kill()
+
+
+def _private_tmp():
+    """(extra folders to hide, the student's writable folder).
+
+    /tmp is hidden (other users' files) unless Python or its packages live there (a clone
+    under /tmp): then the student gets a fresh folder of its own under /tmp instead.
+    """
+    import tempfile
+
+    python = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, *sys.path) if p}
+    tmp = os.path.realpath("/tmp")
+    if not any(p == tmp or p.startswith(tmp + os.sep) for p in python):
+        return ["/tmp"], "/tmp"
+    return [], tempfile.mkdtemp(prefix="course-sandbox-", dir="/tmp")
 
 
 def grade(tasks, workers, limits=None, progress=None):

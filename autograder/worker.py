@@ -442,6 +442,7 @@ class Tester:
             isolation.limit(self.z.limits["memory_mb"] << 20, exercise.budget)
             os.chdir(self.z.workdir if not problems else "/")
             os.environ["NBGRADER_EXECUTION"] = "autograde"
+            os.environ["TMPDIR"] = self.z.workdir
             import linecache
 
             linecache.clearcache()
@@ -556,8 +557,9 @@ class Zygote:
             if importlib.util.find_spec(f"utils.{module}") is not None:  # later notebooks'
                 importlib.import_module(f"utils.{module}")                # may not exist yet
         for name in ("math", "random", "itertools", "functools", "collections", "copy", "re",
-                     "statistics", "operator", "string", "typing", "dataclasses", "time"):
-            importlib.import_module(name)
+                     "statistics", "operator", "string", "typing", "dataclasses", "time",
+                     "numpy.random", "numpy.linalg", "numpy.fft", "numpy.polynomial"):
+            importlib.import_module(name)  # numpy loads these lazily: do it before the sandbox
         self.references = {n: getattr(utils, n) for n in self.answer_ids if hasattr(utils, n)}
         cfg = Config()
         cfg.HistoryManager.enabled = False

@@ -67,11 +67,10 @@ def built_lecture(assignment):
 
 
 def _zero_result(student, assignment, key, status, reason):
-    return {"student": student, "assignment": assignment, "key": key, "status": status,
-            "reason": reason, "answers": {}, "seconds": 0, "cells": [
-                {"grade_id": g, "functions": [], "score": 0.0, "max_score": p,
-                 "status": status, "message": reason, "output": ""}
-                for g, p in course.graded_cells(assignment)]}
+    from .worker import zero_result
+
+    cells = [(g, [], points) for g, points in course.graded_cells(assignment)]
+    return zero_result(student, assignment, key, status, reason, cells)
 
 
 def plan(assignments, students=None, limits=None):

@@ -32,7 +32,8 @@ def clean(nb):
         else:
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
-            cell.pop("attachments", None) if not cell.get("attachments") else None
+            if not cell.get("attachments"):
+                cell.pop("attachments", None)
     return nb
 
 

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from . import course
 
@@ -184,16 +183,8 @@ def grade(tasks, workers, limits=None, progress=None):
 
 
 def _crashed(task, limits, reason):
-    from .worker import write_json_atomic
+    from .worker import write_json_atomic, zero_result
 
-    cells = []
-    nb = json.loads(Path(task["lecture"]).read_text())
-    for cell in nb["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade"):
-            cells.append({"grade_id": meta["grade_id"], "functions": [], "score": 0.0,
-                          "max_score": float(meta.get("points", 0)), "status": "crashed",
-                          "message": reason, "output": ""})
-    write_json_atomic(task["result"], {
-        "student": task["student"], "assignment": task["assignment"], "key": task["key"],
-        "status": "crashed", "reason": reason, "cells": cells, "answers": {}, "seconds": 0})
+    cells = [(g, [], points) for g, points in course.graded_cells(task["assignment"])]
+    write_json_atomic(task["result"], zero_result(task["student"], task["assignment"],
+                                                  task["key"], "crashed", reason, cells))

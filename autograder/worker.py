@@ -66,6 +66,17 @@ def only_definitions(source):
     return bool(tree.body)
 
 
+def zero_result(student, assignment, key, status, reason, cells):
+    """A result giving every graded cell 0 points for one reason.
+
+    ``cells``: [(grade_id, functions, points)] of the assignment's test cells.
+    """
+    return {"student": student, "assignment": assignment, "key": key, "status": status,
+            "reason": reason, "answers": {}, "seconds": 0, "cells": [
+                {"grade_id": g, "functions": list(f), "score": 0.0, "max_score": float(p),
+                 "status": status, "message": reason, "output": ""} for g, f, p in cells]}
+
+
 def write_json_atomic(path, data):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,17 +173,10 @@ class StudentProcess:
                 reply = ("error", "TypeError", f"{name} returned {error}", name)
             except BaseException as error:  # noqa: B902 - everything the student can raise
                 reply = ("error", type(error).__name__, str(error)[:2000],
-                         _innermost(error, name))
+                         checking.innermost_function(error, name))
         caught = [(w.category.__name__, str(w.message)[:500]) for w in caught[:20]]
         self.channel.send(reply + (caught,))
 
-
-def _innermost(error, default):
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    name = tb.tb_frame.f_code.co_name if tb is not None else default
-    return default if name.startswith("<") else name
 
 
 def _find_reference(dotted):
@@ -615,12 +619,8 @@ class Zygote:
             status = "timeout" if not ready else "crashed"
             reason = (f"grading took longer than {budget:g} s" if not ready
                       else f"the grader failed: {error.strip().splitlines()[-1]}")
-            write_json_atomic(task["result"], {
-                "student": task["student"], "assignment": self.assignment, "key": task["key"],
-                "status": status, "reason": reason, "cells": [
-                    {"grade_id": g, "functions": n, "score": 0.0, "max_score": p,
-                     "status": status, "message": reason, "output": ""}
-                    for g, n, p in self.tests], "answers": {}, "seconds": budget})
+            write_json_atomic(task["result"], zero_result(
+                task["student"], self.assignment, task["key"], status, reason, self.tests))
 
 
 def main():

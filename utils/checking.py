@@ -90,7 +90,7 @@ def active_forbidden():
     return list(_ACTIVE)
 
 
-def _innermost_function(error, default):
+def innermost_function(error, default):
     """The name of the function in which ``error`` was raised."""
     if isinstance(getattr(error, "raised_in", None), str):  # set when it crossed processes
         return error.raised_in
@@ -105,7 +105,7 @@ def _reference_reached(error, default):
     """The name of the reference whose swapped code raised ``error``."""
     if error.args and isinstance(error.args[0], str):
         return error.args[0]
-    return _innermost_function(error, default)
+    return innermost_function(error, default)
 
 
 def _is_reference(fn, reference):
@@ -240,7 +240,7 @@ def run_case(student, reference, case, *, name, index=1, total=1, mistakes=(),
             with forbid(reference, *forbidden):
                 got = student(*args, **kwargs)
         except NotImplementedError as error:
-            unwritten = _innermost_function(error, name)
+            unwritten = innermost_function(error, name)
             if unwritten == name:
                 raise ExerciseFailure(
                     f"{name} is not written yet: replace `raise NotImplementedError()` "
@@ -338,9 +338,3 @@ def passes(check, student):
         return True
     except (Exception, ReferenceUsed):
         return False
-
-
-def random_shapes(rng, n, *, low=1, high=6):
-    """``n`` random sizes in [low, high]: helps cases cover odd and unit dimensions."""
-    return tuple(int(s) for s in rng.integers(low, high + 1, size=n))
-

@@ -11,21 +11,23 @@ The pattern every notebook uses::
 
     Explorer(fig, update, w=FloatSlider(...), b=FloatSlider(...))
 
-Under ``%matplotlib widget`` (ipympl) the figure's own canvas is shown and redrawn in place;
-under any other backend (inline, Agg in tests) the figure is rendered to a PNG in an
-``ipywidgets.Image``. Errors in ``update`` are shown under the figure instead of vanishing
-into the browser's log.
+How a move reaches the screen (fast enough to feel like a text label changing, see
+benchmarks/): the figure is shown as a stack of layers in one grid cell, drawn by the browser.
+The artists ``update`` changed are found from matplotlib's ``stale`` flags (every setter raises
+it, so ``update`` must change artists through their setters). Everything drawn before the first
+of them is one PNG (the background), drawn once; each changed artist is sent on every move in
+its cheapest form: lines, markers, bars, arrows and texts as SVG (:mod:`utils.svg`, a few
+hundred bytes the browser paints at once), images at their data size, scaled by the browser;
+static artists drawn above a changed one are transparent PNG layers in between, so the stack
+looks as a full redraw would. Only the layers that changed are re-sent. An axes whose limits
+change is sent whole (slow: explorers keep their limits fixed). A figure this cannot draw
+falls back to one PNG per move. With ``COURSE_WIDGETS_VERIFY=1`` (the tests) the layer plan is
+checked on every frame against a full redraw.
 
-Speed: a move redraws only what ``update`` changed ("blitting"). The artists it touched are
-found from matplotlib's ``stale`` flags, which every setter raises (so ``update`` must change
-artists through their setters); an axes whose limits change is redrawn whole. Everything drawn
-before the first changed artist is kept as a background image, everything static drawn after
-it as transparent layers composited back in order, so a frame is the one a full redraw would
-give (with ``COURSE_WIDGETS_VERIFY=1``, as in the tests, every frame is checked against one).
-A figure where this does not pay falls back to full redraws. The frame is drawn and sent in the
-same kernel call: no round trip to the browser to ask for it.
+Works the same with or without ``%matplotlib widget``: the figure never goes through pyplot.
+Errors in ``update`` are shown under the figure instead of vanishing into the browser's log.
 """
-import io
+import itertools
 import os
 import time
 import traceback
@@ -34,10 +36,13 @@ from collections import deque
 from operator import attrgetter
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.text import Text
+
+from . import svg
 
 # Set to 1 (tests do) to compare every blitted frame with a full redraw and raise on a mismatch.
 VERIFY = os.environ.get("COURSE_WIDGETS_VERIFY", "") not in ("", "0")
@@ -45,19 +50,14 @@ _LIVE = []  # weak references to every Explorer, in creation order (for benchmar
 
 
 def figure(nrows=1, ncols=1, *, figsize=(6.4, 3.6), **kwargs):
-    """``plt.subplots`` without showing the figure: an :class:`Explorer` shows it.
+    """A figure and its axes, as ``plt.subplots`` returns them, for an :class:`Explorer` to show.
 
-    Returns ``(fig, axes)`` as ``plt.subplots`` does.
+    The figure is not pyplot's (nothing is displayed by creating it, nothing to close); it draws
+    with Agg whatever the notebook's backend.
     """
-    with plt.ioff():  # under ipympl, creating a figure would otherwise display it at once
-        fig, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", **kwargs)
-    canvas = fig.canvas
-    if isinstance(canvas, widgets.DOMWidget):  # ipympl: a quiet canvas without the header
-        canvas.header_visible = False
-        canvas.footer_visible = False
-        canvas.toolbar_visible = False
-        canvas.resizable = False
-    return fig, axes
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def live_explorers():
@@ -73,22 +73,24 @@ class Explorer:
         fig: a figure from :func:`figure`, with everything static already drawn.
         update: called with one keyword per control, e.g. ``update(w=1.0, b=0.5)``;
             it should only change existing artists, through their setters (``set_data``,
-            ``set_array``, ``set_text``, ``set_ylim``, ...): a frame redraws what matplotlib
-            was told changed.
+            ``set_array``, ``set_text``, ...), and keep axis limits fixed: a frame redraws what
+            matplotlib was told changed.
         **controls: the widgets, by the keyword they feed to ``update``.
 
     Attributes:
         widget: the ``VBox`` shown in the notebook (controls, figure, error area).
+        view: the figure's widget (a grid of layers: PNG background, SVG and image layers).
         last_error: the traceback text of the latest failed update, or None.
-        last_update_ms: kernel time of the latest move: ``update``, drawing and encoding the
-            frame, in milliseconds.
+        last_update_ms: kernel time of the latest move (``update``, drawing and encoding what
+            changed), in milliseconds.
         timings: the latest moves' ``(update_ms, total_ms, how)``; ``how`` says how the frame
-            was drawn: "full", "plan" (what to redraw was worked out, then drawn), "blit" (only
-            what changed), "none" (nothing changed) or "idle" (under ipympl before the browser
-            showed the figure: it asks for the frame).
+            was drawn: "full" (one PNG of the whole figure), "plan" (the layers were worked out
+            again, then sent), "layers" (only the changed layers re-sent) or "none".
     """
 
     def __init__(self, fig, update, **controls):
+        if not isinstance(fig.canvas, FigureCanvasAgg):  # e.g. plt.subplots under ipympl
+            FigureCanvasAgg(fig)
         self.fig = fig
         self._update = update
         self.controls = controls
@@ -97,15 +99,15 @@ class Explorer:
         self.last_update_ms = None
         self.timings = deque(maxlen=500)
         self._frames = _Frames(fig)
-        if isinstance(fig.canvas, widgets.DOMWidget):
-            self._view = fig.canvas
-        else:
-            self._view = widgets.Image(format="png")
+        self.view = self._frames.view
         for control in controls.values():
             control.observe(self._on_change, names="value")
         box = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
-        self.widget = widgets.VBox([box, self._view, self.errors])
+        self.widget = widgets.VBox([box, self.view, self.errors])
         _LIVE.append(weakref.ref(self))
+        self.refresh()  # the whole figure, drawn once
+        # ... and again: the artists update() touches are now stale, so the layers are planned
+        # here rather than on the student's first move (a plan takes tens of milliseconds)
         self.refresh()
 
     @property
@@ -118,51 +120,32 @@ class Explorer:
         for name, value in values.items():
             self.controls[name].value = value
 
+    def png(self):
+        """The figure as it is now, drawn whole by Agg, as PNG bytes (what the layers show)."""
+        FigureCanvasAgg.draw(self.fig.canvas)
+        return svg.png(np.asarray(self.fig.canvas.get_renderer().buffer_rgba()))
+
     def _on_change(self, change):
         self.refresh()
 
     def refresh(self):
         """Call ``update`` with the current values and redraw; show any error in the cell."""
         start = time.perf_counter()
-        # pyplot redraws a stale figure by itself in interactive mode (a second, full frame
-        # asked for through the browser): this explorer draws its frames, so not meanwhile
-        auto_draw, self.fig.stale_callback = self.fig.stale_callback, None
         try:
             self._update(**self.values)
             updated = time.perf_counter()
-            how = self._draw()
+            how = self._frames.draw()
         except Exception:
             self.last_error = traceback.format_exc()
             self.errors.outputs = ()  # works with or without a front end, unlike clear_output
             self.errors.append_stderr(self.last_error)
             return
-        finally:
-            self.fig.stale_callback = auto_draw
         if self.last_error is not None:
             self.last_error = None
             self.errors.outputs = ()
         end = time.perf_counter()
         self.last_update_ms = (end - start) * 1e3
         self.timings.append(((updated - start) * 1e3, self.last_update_ms, how))
-
-    def _draw(self):
-        canvas = self.fig.canvas
-        if self._view is canvas:
-            if getattr(canvas, "syncing_data_url", True):  # no browser (yet): it asks for frames
-                canvas.draw_idle()
-                return "idle"
-            how = self._frames.draw()
-            if how != "none":
-                canvas.blit()  # WebAgg: send the buffer (as a diff against the last frame)
-            # The frame sent is the figure's state. Left stale, the figure would be drawn again
-            # in full: ipykernel fires post_execute after each widget message and pyplot then
-            # redraws every stale figure (one more round trip and a full draw per move).
-            self.fig.stale = False
-            return how
-        how = self._frames.draw()
-        if how != "none":
-            self._view.value = self._frames.png()
-        return how
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -194,39 +177,67 @@ def _axes_order(ax):
     return ([ax.patch] if ax.axison and ax.get_frame_on() else []) + children
 
 
+_STYLE = """<style>
+.course-figure .widget-html-content { line-height: 0; }
+.course-figure .course-pixelated { image-rendering: pixelated; }
+</style>"""
+_IDS = itertools.count()
+_TOKEN = os.urandom(3).hex()  # SVG ids are global to the page: unique per kernel and layer
+
+
+def _place(widget, width, height, left=0.0, top=0.0):
+    """Put a layer in the figure's single grid cell (all layers share it), at (left, top).
+
+    Sets the widget's existing layout's traits: unchanged values send nothing.
+    """
+    layout = widget.layout
+    layout.grid_area, layout.max_width, layout.padding = "f", "none", "0"
+    layout.width, layout.height = f"{width:.2f}px", f"{height:.2f}px"
+    layout.margin = f"{top:.2f}px 0 0 {left:.2f}px" if left or top else "0"
+
+
 class _Frames:
-    """Draw a figure's frames into its Agg canvas, redrawing only what changed.
+    """Show a figure as layers and re-send, on each move, only the artists that changed.
 
     After ``update``, the artists whose ``stale`` flag is set are the "movers"; an axes whose
     limits or set of artists changed moves as a whole. The first time, or when new movers
     appear or the layout changes, a plan is built: the figure without the movers and without
     whatever static is drawn after the first mover of its overlapping group (the background,
-    drawn once), and each run of static artists after a mover drawn alone on transparent
-    pixels. A frame is then: copy the background, draw each mover and composite each static
-    layer, in draw order (so it equals a full redraw). Frames that keep needing a new plan
-    switch to full redraws for good. Layout engines run on full draws only: between them the
-    axes keep their places.
+    one PNG), then in draw order each mover (SVG, or an image at its data size) and each run
+    of static artists after a mover (a transparent PNG layer). A move then re-sends the movers'
+    layers only. Frames that keep needing a new plan, or artists the SVG renderer cannot draw,
+    switch the figure to full redraws (one PNG per move) for good. Layout engines run on full
+    draws only: between them the axes keep their places.
     """
 
-    MAX_REBUILDS = 3  # consecutive frames that needed a new plan before giving up on blitting
+    MAX_REBUILDS = 3  # consecutive frames that needed a new plan before giving up on layers
     MAX_STEPS = 80  # more artists than this to redraw per frame: hardly cheaper than a full draw
 
     def __init__(self, fig):
         self.fig = fig
         self.canvas = fig.canvas
-        self.enabled = isinstance(self.canvas, FigureCanvasAgg) and not fig.subfigs
+        self.enabled = not fig.subfigs
         self.drawn = False  # a full draw has cleared the stale flags
         self.movers = set()  # artists update() changes, redrawn every frame
         self.whole = set()  # axes update() rescales (or adds artists to), redrawn whole
         self.plan = None
         self.rebuilds = 0
-        self.why = None  # why the latest plan was (re)built, for benchmarks and debugging
+        self.why = None  # why the latest plan was (re)built or layers were given up
         self._drawn_axes = {}
+        self._prefix = f"e{_TOKEN}{next(_IDS)}"
+        self.background = widgets.Image(format="png")
+        self.view = widgets.GridBox(
+            layout=widgets.Layout(grid_template_areas='"f"', overflow="hidden"))
+        self.view.add_class("course-figure")
+        self._style = widgets.HTML(_STYLE)
+        _place(self._style, 0, 0)
+        self._pool = {"svg": [], "image": [], "static": []}  # layer widgets, reused
+        self._svg = {}  # SVGRenderer per svg layer widget
 
     # -- public -----------------------------------------------------------------------------
     def draw(self):
-        """Draw the current state into the canvas buffer; say how: "full", "plan" (a new plan,
-        then its first frame), "blit" or "none" (nothing changed)."""
+        """Draw the current state and send what changed; say how: "full", "plan" (a new plan,
+        then its first frame), "layers" or "none" (nothing changed)."""
         if not self.enabled:
             self._full()
             return "full"
@@ -238,15 +249,15 @@ class _Frames:
         try:
             changed, rescaled = self._changed(), self._rescaled()
             if not changed and not rescaled and (self.plan is None or self._same_layout()):
-                return "none"  # nothing moved: the frame in the buffer is still right
+                return "none"  # nothing moved: what the browser shows is still right
             uncovered = {a for a in changed if a not in self.movers and a.axes not in self.whole}
             if self.plan is not None and not uncovered and rescaled <= self.whole \
                     and self._same_layout():
-                self._blit()
+                self._send()
                 self.rebuilds = 0
                 if VERIFY:
                     self._verify()
-                return "blit"
+                return "layers"
             self.why = ("first plan" if self.plan is None else
                         f"new movers {sorted(type(a).__name__ for a in uncovered)}" if uncovered
                         else "limits changed" if not rescaled <= self.whole
@@ -255,35 +266,36 @@ class _Frames:
             self.whole |= rescaled
             self.rebuilds += 1
             if self.rebuilds > self.MAX_REBUILDS or not (self.movers or self.whole):
-                raise _NoGain
+                raise _NoGain("the plan keeps changing")
             self._build()
-            self._blit()
+            self._send()
+            if VERIFY:
+                self._verify()
             return "plan"
-        except _NoGain:
+        except (_NoGain, svg.Unsupported) as reason:
+            self.why = f"full redraws: {reason}"
             self.enabled = False
         except Exception:
             if VERIFY:  # tests: a wrong frame or a bug in the planning must be seen
                 raise
-            self.enabled = False  # a student: never an error from blitting, a full redraw
+            self.why = "full redraws: " + traceback.format_exc(limit=1).strip().splitlines()[-1]
+            self.enabled = False  # a student: never an error from layering, a full redraw
         self.plan = None
         self._full()
         return "full"
 
-    def png(self):
-        """The canvas buffer as PNG bytes (fast compression: the bytes go over loopback)."""
-        from PIL import Image
-
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(self.canvas.get_renderer().buffer_rgba())).save(
-            buffer, format="png", compress_level=1)
-        return buffer.getvalue()
-
     # -- what changed -----------------------------------------------------------------------
     def _full(self):
-        if isinstance(self.canvas, FigureCanvasAgg):
-            FigureCanvasAgg.draw(self.canvas)  # into the buffer; sending is the caller's job
-        else:  # not an Agg canvas: no buffer to blit into
-            self.canvas.draw()
+        """Draw the whole figure with Agg (layout engine included) and show it alone."""
+        FigureCanvasAgg.draw(self.canvas)
+        self._show_background(np.asarray(self.canvas.get_renderer().buffer_rgba()))
+        self.view.children = [self.background, self._style]
+
+    def _show_background(self, rgba):
+        h, w = rgba.shape[:2]
+        self.view.layout.width, self.view.layout.height = f"{w}px", f"{h}px"
+        _place(self.background, w, h)
+        self.background.value = svg.png(rgba)
 
     def _groups(self):
         """Top-level things the figure draws, in its order: axes and figure-level artists."""
@@ -375,7 +387,7 @@ class _Frames:
             raise _NoGain
         everything = {op for ops in redrawn for op in ops}
         background = self._render_without(everything, groups)
-        steps = []
+        layers = []  # [kind, artists, static pixels]: kind "svg", "image" or "static"
         for ops in redrawn:
             run = []
             for op in ops + [None]:
@@ -383,13 +395,39 @@ class _Frames:
                     run.append(op)
                     continue
                 if run:
-                    steps.append(self._layer(run))
+                    layers.append(["static", run, self._layer(run)])
                     run = []
-                if op is not None:
-                    steps.append(op)
-        self.plan = {"background": background, "steps": steps, "layout": self._layout(),
+                if op is None:
+                    continue
+                if isinstance(op, AxesImage) and self._image_box(op) is not None:
+                    layers.append(["image", [op], None])
+                elif layers and layers[-1][0] == "svg":
+                    layers[-1][1].append(op)
+                else:
+                    layers.append(["svg", [op], None])
+        self.plan = {"background": background, "layers": layers, "layout": self._layout(),
                      "axes": self._axes_state(),
                      "drawn": {a for a in self._leaves() if _draws_something(a)}}
+        self._show_background(background)
+        self._widgets = []
+        taken = {kind: 0 for kind in self._pool}
+        for kind, artists, pixels in layers:
+            pool = self._pool[kind]
+            if taken[kind] == len(pool):
+                pool.append(widgets.HTML() if kind == "svg" else widgets.Image(format="png"))
+            widget = pool[taken[kind]]
+            taken[kind] += 1
+            if kind == "static":
+                h, w = pixels.shape[:2]
+                _place(widget, w, h)
+                widget.value = svg.png(pixels)
+            elif kind == "svg":
+                _place(widget, *self.canvas.get_width_height())
+                if widget not in self._svg:
+                    self._svg[widget] = svg.SVGRenderer(
+                        self.canvas.get_renderer(), prefix=f"{self._prefix}l{len(self._svg)}")
+            self._widgets.append(widget)
+        self.view.children = [self.background, *self._widgets, self._style]
 
     def _render_without(self, left_out, groups):
         """The figure drawn without ``left_out`` (no layout engine: places stay as they are)."""
@@ -415,46 +453,94 @@ class _Frames:
         return np.asarray(renderer.buffer_rgba()).copy()
 
     def _layer(self, artists):
-        """Static artists drawn alone on transparent pixels.
-
-        Returns (flat indices of the pixels they cover, colour * alpha, 1 - alpha): what
-        compositing them over a frame needs.
-        """
+        """Static artists drawn alone on transparent pixels: (H, W, 4) uint8 RGBA."""
         renderer = self.canvas.get_renderer()
         renderer.clear()
         pixels = np.asarray(renderer.buffer_rgba())
         pixels[..., 3] = 0
         for a in artists:
             a.draw(renderer)
-        flat = pixels.reshape(-1, 4)
-        where = np.flatnonzero(flat[:, 3])
-        alpha = flat[where, 3:4].astype(np.float32) / 255
-        colour = flat[where].astype(np.float32)
-        colour[:, :3] *= alpha
-        colour[:, 3:] = alpha * 255
-        return where, colour, 1 - alpha
+        return pixels.copy()
 
     # -- frames ------------------------------------------------------------------------------
-    def _blit(self):
+    def _send(self):
+        """Draw each moving layer (SVG, or an image at data size) into its widget."""
+        for (kind, artists, _), widget in zip(self.plan["layers"], self._widgets):
+            if kind == "svg":
+                renderer = self._svg[widget]
+                renderer.begin()
+                for a in artists:
+                    a.draw(renderer)
+                widget.value = renderer.document(renderer.end())
+            elif kind == "image":
+                self._send_image(widget, artists[0])
+
+    def _image_box(self, image):
+        """Where an image lands (left, top, width, height in pixels from the top left, rows
+        bottom-up?), if it can be shown as an <img> scaled by the browser: axis-aligned and
+        inside its clip box. None otherwise (it is drawn as SVG)."""
+        if not image.get_visible() or not image.get_transform().is_affine:
+            return None
+        renderer = self.canvas.get_renderer()
+        im, left, bottom, trans = image.make_image(renderer, unsampled=True)
+        if im is None:
+            return None
+        (a, c, e), (b, d, f) = trans.get_matrix()[:2]
+        if abs(b) > 1e-9 or abs(c) > 1e-9:
+            return None  # rotated or sheared
+        h, w = im.shape[:2]
+        x0, x1 = sorted((left + e, left + e + a * w))
+        y0, y1 = sorted((bottom + f, bottom + f + d * h))
+        clip = image.get_clip_box()
+        if clip is not None and not (x0 >= clip.x0 - 1 and x1 <= clip.x1 + 1
+                                     and y0 >= clip.y0 - 1 and y1 <= clip.y1 + 1):
+            return None  # partly clipped: an <img> would show too much
+        flip_rows, flip_cols = d > 0, a < 0  # matplotlib's row 0 is at the bottom when d > 0
+        canvas_h = self.canvas.get_width_height()[1]
+        return im, (x0, canvas_h - y1, x1 - x0, y1 - y0), flip_rows, flip_cols
+
+    def _send_image(self, widget, image):
+        found = self._image_box(image)
+        if found is None:
+            raise svg.Unsupported("an image left its place")
+        im, (left, top, width, height), flip_rows, flip_cols = found
+        im = im[::-1] if flip_rows else im
+        im = im[:, ::-1] if flip_cols else im
+        alpha = image._get_scalar_alpha()  # Agg applies it at draw time: bake it in
+        if alpha < 1:
+            im = im.copy()
+            im[..., 3] = (im[..., 3] * alpha + 0.5).astype(np.uint8)
+        _place(widget, width, height, left, top)
+        # matplotlib's 'auto' interpolation: nearest when zoomed in 3x or more, else smoothed
+        interpolation = image.get_interpolation()
+        blocky = interpolation in ("nearest", "none") or (
+            interpolation in ("auto", "antialiased")
+            and width >= 3 * im.shape[1] and height >= 3 * im.shape[0])
+        if blocky:
+            widget.add_class("course-pixelated")
+        else:
+            widget.remove_class("course-pixelated")
+        widget.value = svg.png(im)
+
+    def _verify(self):
+        """Check the plan against a full redraw (tests): the background, each mover drawn by
+        Agg and each static layer composited, in order, must give the full figure."""
         renderer = self.canvas.get_renderer()
         pixels = np.asarray(renderer.buffer_rgba())
         np.copyto(pixels, self.plan["background"])
-        flat = pixels.reshape(-1, 4)
-        for step in self.plan["steps"]:
-            if isinstance(step, tuple):
-                where, colour, keep = step
-                flat[where] = (colour + flat[where] * keep + 0.5).astype(np.uint8)
+        for kind, artists, layer in self.plan["layers"]:
+            if kind == "static":
+                alpha = layer[..., 3:4].astype(np.float32) / 255
+                blended = layer[..., :3] * alpha + pixels[..., :3] * (1 - alpha)
+                pixels[..., :3] = (blended + 0.5).astype(np.uint8)
             else:
-                step.draw(renderer)
-
-    def _verify(self):
-        """Compare the blitted frame with the figure drawn whole in the same layout (tests)."""
-        blitted = np.asarray(self.canvas.get_renderer().buffer_rgba()).copy()
+                for a in artists:
+                    a.draw(renderer)
+        layered = pixels.copy()
         full = self._render_without(set(), self._groups()).astype(np.int16)
-        np.copyto(np.asarray(self.canvas.get_renderer().buffer_rgba()), blitted)
-        off = np.abs(full - blitted).max(axis=-1)
+        off = np.abs(full - layered).max(axis=-1)
         if (off > 8).any():  # compositing rounds by a unit or two; a wrong artist differs by more
-            raise AssertionError(f"a blitted frame differs from a full redraw in "
+            raise AssertionError(f"the layers differ from a full redraw in "
                                  f"{(off > 8).sum()} pixels (largest difference {off.max()})")
 
 

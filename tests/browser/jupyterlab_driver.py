@@ -12,7 +12,7 @@ Used by the browser tests (tests/browser/test_browser.py) and by the benchmark (
 Robustness rules (see field-notes.md): JupyterLab gets a token, 127.0.0.1 and a free port (retried
 if taken), its own settings (news toast silenced, autosave off, every cell in the DOM) and its
 own workspace and runtime folders; every wait is on a state (the kernel's "idle", a cell's prompt
-number, a canvas redraw), never a fixed sleep; the server, its kernels and the browser are torn
+number, a figure's layers changing), never a fixed sleep; the server, its kernels and the browser are torn
 down by process id whatever happens. Nothing is fetched from the network.
 """
 import json
@@ -46,22 +46,25 @@ SETTINGS = {  # JupyterLab user settings: quiet, deterministic, nothing saved be
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none", "recordTiming": True},
     "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
 }
-# Recorded in every page: when a key or mouse button last went down, and when each canvas was
-# first drawn into after being armed. ipympl paints a frame with drawImage: the plot changes then.
+# Recorded in every page: when a key or mouse button last went down; and, for each armed
+# explorer figure (utils.widgets: a grid of layers), when its layers last changed: an SVG layer's
+# markup replaced, or an image layer's new picture loaded (decoded, ready to paint).
 PAGE_HOOKS = """
 (() => {
-  const draw = CanvasRenderingContext2D.prototype.drawImage;
-  CanvasRenderingContext2D.prototype.drawImage = function (...args) {
-    const c = this.canvas;
-    if (c) {
-      c.__draws = (c.__draws || 0) + 1;
-      c.__lastDraw = performance.now();
-      if (c.__armed) { c.__armed = false; c.__firstDraw = c.__lastDraw; }
-    }
-    return draw.apply(this, args);
-  };
   for (const type of ['keydown', 'mousedown'])
     document.addEventListener(type, () => { window.__lastInput = performance.now(); }, true);
+  window.__armFigure = (figure) => {
+    figure.__changes = [];
+    if (!figure.__watched) {
+      figure.__watched = true;
+      const note = () => { if (figure.__changes) figure.__changes.push(performance.now()); };
+      new MutationObserver((records) => {
+        if (records.some(r => r.type !== 'attributes' || r.target.tagName !== 'IMG')) note();
+      }).observe(figure, {childList: true, characterData: true, subtree: true,
+                          attributes: true, attributeFilter: ['style', 'class']});
+      figure.addEventListener('load', (e) => { if (e.target.tagName === 'IMG') note(); }, true);
+    }
+  };
 })();
 """
 
@@ -307,7 +310,7 @@ class Browser:
 # JavaScript run in the page through JupyterLab's application object (exposed on purpose with
 # --LabApp.expose_app_in_browser): the notebook's cells as the model sees them.
 CONTROLS = ".noUi-handle, select, .widget-toggle-button"
-PLOTS = ".jupyter-matplotlib-figure canvas, .widget-image"
+PLOTS = ".course-figure"
 _CELLS_JS = """
 () => {
   const panel = window.jupyterapp.shell.currentWidget;
@@ -503,14 +506,14 @@ class Notebook:
                 .locator(".jp-Cell-outputArea > .jp-OutputArea-child").nth(output_index))
 
     def wait_rendered(self, explorer, timeout=None):
-        """Wait until the explorer's figure has been drawn at least once."""
+        """Wait until the explorer's figure is on screen: its background picture decoded."""
         node = self.output_node(explorer["cell"], explorer["output"])
         node.scroll_into_view_if_needed()
-        node.locator(".jupyter-matplotlib-figure canvas, .widget-image, img").first.wait_for(
+        node.locator(".course-figure img").first.wait_for(
             state="visible", timeout=timeout or self.timeout_ms)
         self.page.wait_for_function(
-            "(el) => { const c = el.querySelector('.jupyter-matplotlib-figure canvas');"
-            " return c ? (c.__draws || 0) > 0 : !!el.querySelector('img'); }",
+            "(el) => { const img = el.querySelector('.course-figure img');"
+            " return img && img.complete && img.naturalWidth > 0; }",
             arg=node.element_handle(), timeout=timeout or self.timeout_ms, polling=20)
 
     def main_control(self, explorer):
@@ -523,29 +526,22 @@ class Notebook:
         return None
 
     def figure_fingerprint(self, explorer):
-        """A cheap hash of the explorer's pixels (canvas, or the image's source)."""
+        """The explorer's figure as the screen shows it (PNG bytes of a screenshot)."""
         node = self.output_node(explorer["cell"], explorer["output"])
-        return self.page.evaluate("""(el) => {
-            const c = el.querySelector('.jupyter-matplotlib-figure canvas');
-            if (!c) { const img = el.querySelector('img'); return img ? img.src : ''; }
-            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            let h = 0;
-            for (let i = 0; i < d.length; i += 4)
-              h = (h * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) | 0;
-            return String(h);
-        }""", node.element_handle())
+        return node.locator(".course-figure").screenshot(animations="disabled")
 
     def error_text_in(self, explorer):
         """Text of any error shown inside the explorer's widget (its error area)."""
         node = self.output_node(explorer["cell"], explorer["output"])
         return "\n".join(node.locator(".widget-output .jp-OutputArea-output").all_inner_texts())
 
-    def press(self, explorer, key=None, timeout=10_000):
+    def press(self, explorer, key=None, timeout=10_000, settle_ms=80):
         """Press an arrow key on the explorer's main control; return the latency in ms.
 
-        The latency runs from the key going down to the first new frame drawn into the figure's
-        canvas (or to the label changing, for a control without a figure): what the student sees.
-        Returns None if nothing was redrawn within ``timeout`` ms.
+        The latency runs from the key going down to the figure fully redrawn: the last of its
+        layers that changed (SVG markup replaced, or an image decoded), once the kernel is idle
+        and nothing more arrived for ``settle_ms``. For a control without a figure (the floor),
+        to its text label changing. Returns None if nothing changed within ``timeout`` ms.
         """
         control = self.main_control(explorer)
         node = self.output_node(explorer["cell"], explorer["output"])
@@ -553,8 +549,8 @@ class Notebook:
             key = self._direction(control)
         target = node.element_handle()
         self.page.evaluate("""(el) => {
-            const c = el.querySelector('.jupyter-matplotlib-figure canvas');
-            if (c) { c.__armed = true; c.__firstDraw = null; return; }
+            const figure = el.querySelector('.course-figure');
+            if (figure) { window.__armFigure(figure); return; }
             const label = el.querySelector('.latency-label');
             window.__changed = null;
             if (window.__observer) window.__observer.disconnect();
@@ -568,15 +564,25 @@ class Notebook:
             control.press(key)
         try:
             self.page.wait_for_function("""(el) => {
-                const c = el.querySelector('.jupyter-matplotlib-figure canvas');
-                return c ? c.__firstDraw !== null && c.__firstDraw !== undefined
-                         : window.__changed !== null;
+                const figure = el.querySelector('.course-figure');
+                return figure ? figure.__changes.length > 0 : window.__changed !== null;
             }""", arg=target, timeout=timeout, polling="raf")
         except Exception:
             return None
+        self.wait_idle()
+        last = None
+        while True:  # until no layer changed for settle_ms (an image may still be decoding)
+            self.page.wait_for_timeout(settle_ms)
+            now = self.page.evaluate("""(el) => {
+                const figure = el.querySelector('.course-figure');
+                return figure ? figure.__changes.length : -1; }""", target)
+            if now == last:
+                break
+            last = now
         return self.page.evaluate("""(el) => {
-            const c = el.querySelector('.jupyter-matplotlib-figure canvas');
-            return (c ? c.__firstDraw : window.__changed) - window.__lastInput;
+            const figure = el.querySelector('.course-figure');
+            const at = figure ? Math.max(...figure.__changes) : window.__changed;
+            return at - window.__lastInput;
         }""", target)
 
     def _direction(self, control):

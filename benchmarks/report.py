@@ -41,9 +41,10 @@ def latency_table(result):
     return (f"Floor (slider → text label, {len(spread)} presses): median **{floor:.1f} ms** "
             f"(quartiles {spread[len(spread) // 4]:.1f}–{spread[3 * len(spread) // 4]:.1f} ms)."
             f"\n\n*browser ms*: median over {presses} arrow-key presses on the main control, from "
-            "the key going down to the first new frame drawn into the figure's canvas. *kernel "
-            "ms*: the explorer's own record of the same moves (`update`, drawing and encoding "
-            "the frame; `Explorer.timings`). *× floor*: browser ms over the floor's median.\n\n"
+            "the key going down to the figure fully redrawn: the last of its layers that changed "
+            "(an SVG layer replaced, or an image layer decoded). *kernel ms*: the explorer's own "
+            "record of the same moves (`update`, then drawing and encoding the layers that "
+            "changed; `Explorer.timings`). *× floor*: browser ms over the floor's median.\n\n"
             + _table(header, rows))
 
 

@@ -11,6 +11,11 @@ from utils.explorers import perceptron as explore  # noqa: E402
 from utils.widgets import Explorer, figure, slider  # noqa: E402
 
 
+def _shown(explorer):
+    """What each layer of the figure's widget holds now."""
+    return [child.value for child in explorer.view.children]
+
+
 def test_explorer_updates_artists_in_place_and_renders():
     fig, ax = figure()
     (line,) = ax.plot([], [])
@@ -21,11 +26,13 @@ def test_explorer_updates_artists_in_place_and_renders():
         line.set_data([0, 1], [0, a])
 
     explorer = Explorer(fig, update, a=slider(1.0, 0, 2))
-    first = explorer._view.value
+    first = _shown(explorer)
     explorer.set(a=2.0)
-    assert calls == [1.0, 2.0]
+    # drawn whole, a probe one step away (to plan the layers), the value again, the move
+    assert calls == [1.0, 1.02, 1.0, 2.0]
     assert line.get_ydata()[1] == 2.0
-    assert explorer._view.value != first and explorer._view.value[:4] == b"\x89PNG"
+    assert _shown(explorer) != first
+    assert explorer.png()[:4] == b"\x89PNG"
     assert explorer.last_error is None and explorer.last_update_ms > 0
     assert len(fig.axes) == 1  # nothing was rebuilt
 
@@ -81,7 +88,7 @@ def test_training_replay_moves_through_history():
     assert explorer.last_error is None
 
 
-# -- blitting: frames drawn from a plan equal full redraws ----------------------------------------
+# -- layers: what the browser stacks equals a full redraw -----------------------------------------
 import json  # noqa: E402
 
 import pytest  # noqa: E402
@@ -92,7 +99,7 @@ from utils import widgets as widget_module  # noqa: E402
 
 @pytest.fixture
 def verify(monkeypatch):
-    """Compare every blitted frame with a full redraw (an AssertionError shows as last_error)."""
+    """Compare every layered frame with a full redraw (an AssertionError shows as last_error)."""
     monkeypatch.setattr(widget_module, "VERIFY", True)
 
 
@@ -117,26 +124,62 @@ def _sandwich():
     return fig, update
 
 
-def test_blitted_frames_equal_full_redraws(verify):
+def test_layered_frames_equal_full_redraws(verify):
     fig, update = _sandwich()
     explorer = Explorer(fig, update, a=slider(1.0, 0, 3))
     for a in np.linspace(0, 3, 7):
         explorer.set(a=float(a))
         assert explorer.last_error is None, explorer.last_error
     hows = [t[2] for t in explorer.timings]
-    assert hows.count("blit") >= 4, hows  # after the first full draw and the plan, it blits
+    assert hows[:2] == ["full", "plan"] and hows[2:] == ["layers"] * 7, hows
     assert explorer._frames.why == "first plan"
+    kinds = [kind for kind, _, _ in explorer._frames.plan["layers"]]
+    # the image moves under static points (a static layer above it), then line and title (svg)
+    assert kinds[:3] == ["image", "static", "svg"], kinds
 
 
-def test_rescaled_axes_are_redrawn_whole(verify):
+def test_a_move_resends_only_the_layers_that_changed():
     fig, update = _sandwich()
-    explorer = Explorer(fig, update, a=slider(1.0, 0, 3),
-                        rescale=widgets.Checkbox(value=True))
-    for a in np.linspace(0.5, 3, 6):
-        explorer.set(a=float(a))
-        assert explorer.last_error is None, explorer.last_error
-    assert fig.axes[1] in explorer._frames.whole
-    assert [t[2] for t in explorer.timings][-3:] == ["blit"] * 3
+    explorer = Explorer(fig, update, a=slider(1.0, 0, 3))
+    sent = []
+    for child in explorer.view.children:
+        child.observe(lambda change: sent.append(change["owner"]), names="value")
+    explorer.set(a=2.0)
+    frames = explorer._frames
+    moving = {w for (kind, _, _), w in zip(frames.plan["layers"], frames._widgets)
+              if kind != "static"}
+    assert set(sent) == moving and len(sent) == len(moving)  # each once; no PNG of the figure
+    assert frames.background not in sent
+
+
+def test_the_image_layer_is_sent_at_data_size_and_placed_on_the_axes():
+    fig, ax = figure()
+    image = ax.imshow(np.zeros((20, 30)), extent=(0, 3, 0, 2), vmin=0, vmax=1, alpha=0.5)
+    ax.set(xlim=(0, 3), ylim=(0, 2))
+    explorer = Explorer(fig, lambda a: image.set_data(np.full((20, 30), a)),
+                        a=slider(0.5, 0, 1))
+    explorer.set(a=1.0)
+    widget = explorer._frames._widgets[0]
+    from PIL import Image
+    import io
+    sent = np.asarray(Image.open(io.BytesIO(widget.value)))
+    assert sent.shape == (20, 30, 4)  # not resampled to the screen
+    assert np.allclose(sent[..., 3], 128, atol=1)  # the artist's alpha is baked in
+    box = ax.get_window_extent()
+    width, height = (float(v[:-2]) for v in (widget.layout.width, widget.layout.height))
+    assert abs(width - box.width) < 1 and abs(height - box.height) < 1
+
+
+def test_what_svg_cannot_draw_falls_back_to_full_redraws():
+    fig, ax = figure()
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    bar = ax.bar([0.5], [0.5], hatch="//")[0]
+    explorer = Explorer(fig, lambda a: bar.set_height(a), a=slider(0.5, 0, 1))
+    explorer.set(a=0.8)
+    assert explorer.last_error is None
+    assert [t[2] for t in explorer.timings][-1] == "full"
+    assert "hatching" in explorer._frames.why
+    assert explorer.view.children[0].value[:4] == b"\x89PNG"
 
 
 def test_an_artist_added_by_update_is_drawn(verify):
@@ -150,11 +193,11 @@ def test_an_artist_added_by_update_is_drawn(verify):
     for a in (0.2, 0.4, 0.6, 0.8):
         explorer.set(a=a)
         assert explorer.last_error is None, explorer.last_error
-    assert len(ax.lines) == 5
+    assert len(ax.lines) == 7  # one per call: the first draw, the probe, the real values, 4 moves
 
 
 def test_a_change_made_behind_matplotlibs_back_is_caught_in_tests(verify):
-    """Blitting trusts the `stale` flags that setters raise: a change made without a setter
+    """Layers trust the `stale` flags that setters raise: a change made without a setter
     would leave the old picture on screen. The verification (on in tests) catches it."""
     fig, ax = figure()
     (line,) = ax.plot([0, 1], [0, 1])
@@ -167,7 +210,7 @@ def test_a_change_made_behind_matplotlibs_back_is_caught_in_tests(verify):
     explorer = Explorer(fig, update, a=slider(0.5, 0, 1))
     for a in (0.2, 0.4, 0.6):
         explorer.set(a=a)
-    assert "differs from a full redraw" in explorer.last_error
+    assert "differ from a full redraw" in explorer.last_error
 
 
 def test_timings_and_live_explorers_are_recorded():
@@ -176,7 +219,7 @@ def test_timings_and_live_explorers_are_recorded():
     explorer = Explorer(fig, lambda a: line.set_ydata([0, a]), a=slider(0.5, 0, 1))
     explorer.set(a=0.7)
     update_ms, total_ms, how = explorer.timings[-1]
-    assert 0 <= update_ms <= total_ms and how in ("full", "plan", "blit")
+    assert 0 <= update_ms <= total_ms and how == "layers"
     assert explorer in widget_module.live_explorers()
 
 
@@ -211,10 +254,10 @@ print(_json.dumps({"errors": _report,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", assignments())
-def test_every_explorer_of_every_notebook_blits_what_a_full_redraw_draws(assignment,
+def test_every_explorer_of_every_notebook_layers_what_a_full_redraw_draws(assignment,
                                                                           monkeypatch):
     """Each solution notebook (inline backend), then every control of every explorer moved
-    across its range with every blitted frame compared with a full redraw."""
+    across its range with every layered frame compared with a full redraw."""
     monkeypatch.setenv("COURSE_WIDGETS_VERIFY", "1")  # read by the kernel's utils.widgets
     path = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
     nb = read_notebook(path)
@@ -231,31 +274,20 @@ def test_every_explorer_of_every_notebook_blits_what_a_full_redraw_draws(assignm
     report = json.loads(text.strip().splitlines()[-1])
     assert not report["errors"], "\n\n".join(" ".join(e) for e in report["errors"])
     assert report["frames"], f"{assignment}: no explorer was created"
-    assert any("blit" in frames for frames in report["frames"]), report["frames"]
+    assert all("plan" in frames and "full" not in frames[1:]
+               for frames in report["frames"]), report["frames"]  # no explorer gave up layers
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # ipympl's toolbar and traitlets
-def test_under_ipympl_each_move_sends_one_frame_and_asks_for_no_redraw():
-    """With a browser attached, a move draws and sends its frame at once; nothing asks the
-    browser to request another (ipykernel's post_execute would redraw a stale figure)."""
-    from ipympl.backend_nbagg import Canvas, FigureManager
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(4, 3), layout="constrained")
-    canvas = Canvas(fig)
-    FigureManager(canvas, 1)
-    ax = fig.add_subplot()
+def test_a_stateful_explorer_is_not_probed():
+    fig, ax = figure()
     (line,) = ax.plot([0, 1], [0, 1])
-    explorer = Explorer(fig, lambda a: line.set_ydata([0, a]), a=slider(0.5, 0, 1))
-    assert explorer.timings[-1][2] == "idle"  # no browser yet: it will ask for the frame
-    sent = []
-    canvas.send = lambda content, buffers=None: sent.append((content, buffers))
-    canvas.syncing_data_url = False  # what ipympl does when the browser says "initialized"
-    for a in (0.2, 0.4, 0.6, 0.8):
-        sent.clear()
-        explorer.set(a=a)
-        frames = [c for c, b in sent if b]
-        asks = [c for c, b in sent if not b and '"draw"' in c.get("data", "")]
-        assert len(frames) == 1 and not asks, sent
-        assert not fig.stale
-    assert [t[2] for t in explorer.timings] == ["idle", "full", "plan", "blit", "blit"]
+    calls = []
+
+    def update(a):
+        calls.append(a)
+        line.set_ydata([0, a])
+
+    explorer = Explorer(fig, update, stateful=True, a=slider(0.5, 0, 1))
+    assert calls == [0.5]  # no probe: its state could not be undone
+    explorer.set(a=0.7)
+    assert [t[2] for t in explorer.timings] == ["full", "plan"]

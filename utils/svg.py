@@ -14,6 +14,7 @@ browser paints in the same frame as a text label, instead of a re-encoded PNG of
   the explorer then draws that figure with Agg only.
 """
 import base64
+import os
 import struct
 import zlib
 from functools import lru_cache
@@ -81,15 +82,35 @@ def path_data(vertices, codes):
     return "".join(parts)
 
 
-@lru_cache(maxsize=4096)
-def _glyph_outline(text, prop, ismath):
-    """Path data of ``text`` set in ``prop`` in the units of matplotlib's TextToPath
-    (``FONT_SCALE`` per point of size), y up."""
-    vertices, codes = _TEXT2PATH.get_text_path(prop, text, ismath=ismath)
+@lru_cache(maxsize=1024)
+def _math_outline(text, prop):
+    """Path data of mathtext ``text`` in ``prop``, in TextToPath units (``FONT_SCALE`` per
+    point of size), y up."""
+    vertices, codes = _TEXT2PATH.get_text_path(prop, text, ismath=True)
     if len(vertices) == 0:
         return ""
     return path_data(np.round(np.asarray(vertices)).astype(np.int64),
                      np.asarray(codes, dtype=np.uint8))
+
+
+_GLYPH_PATHS = {}  # matplotlib's glyph name -> outline, for TextToPath to skip known glyphs
+_GLYPH_IDS = {}  # matplotlib's glyph name -> (SVG id, path data in TextToPath units)
+_TOKEN = os.urandom(3).hex()  # glyph ids are global to the page: one token per kernel
+
+
+def _glyphs(text, prop):
+    """[(SVG id, path data, x, y)] for each glyph of ``text`` set in ``prop`` (TextToPath
+    units, y up). Outlines are worked out once per glyph; a new title costs its layout only."""
+    font = _TEXT2PATH._get_font(prop)
+    placed, new, _ = _TEXT2PATH.get_glyphs_with_font(font, text, glyph_map=_GLYPH_PATHS,
+                                                      return_new_glyphs_only=True)
+    for name, (vertices, codes) in new.items():
+        _GLYPH_PATHS[name] = (vertices, codes)
+        _GLYPH_IDS[name] = (f"g{_TOKEN}{len(_GLYPH_IDS)}",
+                            path_data(np.round(np.asarray(vertices)).astype(np.int64),
+                                      np.asarray(codes, dtype=np.uint8))
+                            if len(vertices) else "")
+    return [(*_GLYPH_IDS[name], x, y) for name, x, y, _ in placed]
 
 
 class SVGRenderer(RendererBase):
@@ -104,12 +125,12 @@ class SVGRenderer(RendererBase):
         self.agg = agg
         self.width, self.height = agg.get_canvas_width_height()
         self.prefix = prefix  # ids must be unique in the page: one prefix per layer
-        self._parts, self._clip, self._ids = [], None, 0
+        self._parts, self._clip, self._ids, self._defined = [], None, 0, set()
 
     # -- the matplotlib renderer API --------------------------------------------------------
     def begin(self):
         self.width, self.height = self.agg.get_canvas_width_height()
-        self._parts, self._clip, self._ids = [], None, 0
+        self._parts, self._clip, self._ids, self._defined = [], None, 0, set()
 
     def end(self):
         self._set_clip(None)
@@ -216,15 +237,28 @@ class SVGRenderer(RendererBase):
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         if ismath == "TeX":
             raise Unsupported("usetex text")
-        d = _glyph_outline(s, prop, ismath)
-        if not d:
-            return
         size = self.points_to_pixels(prop.get_size_in_points()) / _TEXT2PATH.FONT_SCALE
         rotate = f" rotate({-angle:.4g})" if angle else ""
         transform = (f"translate({round(x * SCALE)} {round((self.height - y) * SCALE)})"
                      f"{rotate} scale({size * SCALE:.5g} {-size * SCALE:.5g})")
         gc.set_linewidth(0.0)
-        self._emit(gc, f'<path transform="{transform}" d="{d}"{self._style(gc, gc.get_rgb())}/>')
+        style = self._style(gc, gc.get_rgb())
+        if ismath:
+            d = _math_outline(s, prop)
+            if d:
+                self._emit(gc, f'<path transform="{transform}" d="{d}"{style}/>')
+            return
+        # each glyph's outline once per frame (<defs>), then placed with <use>
+        parts = []
+        for ident, d, gx, gy in _glyphs(s, prop):
+            if not d:
+                continue  # a space
+            if ident not in self._defined:
+                self._defined.add(ident)
+                parts.append(f'<defs><path id="{ident}" d="{d}"/></defs>')
+            parts.append(f'<use href="#{ident}" x="{round(gx)}" y="{round(gy)}"/>')
+        if parts:
+            self._emit(gc, f'<g transform="{transform}"{style}>{"".join(parts)}</g>')
 
     def draw_gouraud_triangles(self, gc, triangles_array, colors_array, transform):
         raise Unsupported("Gouraud shading")

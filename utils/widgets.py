@@ -46,6 +46,9 @@ from . import svg
 
 # Set to 1 (tests do) to compare every blitted frame with a full redraw and raise on a mismatch.
 VERIFY = os.environ.get("COURSE_WIDGETS_VERIFY", "") not in ("", "0")
+# How an image layer travels: "url" (a data: URL the browser decodes in the page) or "png"
+# (bytes the page turns into a blob: URL, fetched through the browser process).
+IMAGE_FORMAT = os.environ.get("COURSE_WIDGETS_IMAGES", "url")
 _LIVE = []  # weak references to every Explorer, in creation order (for benchmarks)
 
 
@@ -75,6 +78,10 @@ class Explorer:
             it should only change existing artists, through their setters (``set_data``,
             ``set_array``, ``set_text``, ...), and keep axis limits fixed: a frame redraws what
             matplotlib was told changed.
+        stateful: False (the pattern) when ``update``'s result depends on the values it is
+            given only; True when it also keeps state between calls (e.g. a unit selector whose
+            sliders edit the selected unit's weights). A stateless explorer plans its layers
+            before the first move (see ``_probe``); a stateful one on its first move.
         **controls: the widgets, by the keyword they feed to ``update``.
 
     Attributes:
@@ -88,7 +95,7 @@ class Explorer:
             again, then sent), "layers" (only the changed layers re-sent) or "none".
     """
 
-    def __init__(self, fig, update, **controls):
+    def __init__(self, fig, update, stateful=False, **controls):
         if not isinstance(fig.canvas, FigureCanvasAgg):  # e.g. plt.subplots under ipympl
             FigureCanvasAgg(fig)
         self.fig = fig
@@ -106,9 +113,11 @@ class Explorer:
         self.widget = widgets.VBox([box, self.view, self.errors])
         _LIVE.append(weakref.ref(self))
         self.refresh()  # the whole figure, drawn once
-        # ... and again: the artists update() touches are now stale, so the layers are planned
-        # here rather than on the student's first move (a plan takes tens of milliseconds)
-        self.refresh()
+        if not stateful:
+            # Plan the layers now rather than on the student's first move (a plan takes tens
+            # of milliseconds): a probe move marks what moves change, then the values drawn.
+            self._probe()
+            self.refresh()
 
     @property
     def values(self):
@@ -127,6 +136,14 @@ class Explorer:
 
     def _on_change(self, change):
         self.refresh()
+
+    def _probe(self):
+        """Call ``update`` once with every control one step away (``update`` depends on the
+        values only, so the next call undoes it); errors are left for the real call to show."""
+        try:
+            self._update(**{name: _step_away(c) for name, c in self.controls.items()})
+        except Exception:
+            pass
 
     def refresh(self):
         """Call ``update`` with the current values and redraw; show any error in the cell."""
@@ -149,6 +166,28 @@ class Explorer:
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _step_away(control):
+    """A valid value for ``control`` other than its current one (the same if there is none)."""
+    value = control.value
+    options = getattr(control, "options", None)
+    if options is not None:  # Dropdown, SelectionSlider, ToggleButtons, ...
+        if len(options) < 2 or control.index is None:
+            return value
+        item = options[control.index + 1 if control.index + 1 < len(options) else 0]
+        return item[1] if isinstance(item, tuple) and len(item) == 2 else item
+    if isinstance(value, bool):
+        return not value
+    if hasattr(control, "base"):  # FloatLogSlider: min, max and step are exponents
+        exponent = np.log(value) / np.log(control.base) if value > 0 else control.min
+        exponent += control.step if exponent + control.step <= control.max else -control.step
+        return control.base ** exponent
+    if all(hasattr(control, k) for k in ("min", "max", "step")) and control.step:
+        moved = value + control.step if value + control.step <= control.max else \
+            value - control.step
+        return type(value)(moved)
+    return value
 
 
 def slider(value, low, high, step=None, description="", readout_format=".2f", **kwargs):
@@ -414,7 +453,8 @@ class _Frames:
         for kind, artists, pixels in layers:
             pool = self._pool[kind]
             if taken[kind] == len(pool):
-                pool.append(widgets.HTML() if kind == "svg" else widgets.Image(format="png"))
+                pool.append(widgets.HTML() if kind == "svg" else
+                            widgets.Image(format=IMAGE_FORMAT if kind == "image" else "png"))
             widget = pool[taken[kind]]
             taken[kind] += 1
             if kind == "static":
@@ -520,7 +560,8 @@ class _Frames:
             widget.add_class("course-pixelated")
         else:
             widget.remove_class("course-pixelated")
-        widget.value = svg.png(im)
+        png = svg.png(im)
+        widget.value = svg.data_url(png).encode() if widget.format == "url" else png
 
     def _verify(self):
         """Check the plan against a full redraw (tests): the background, each mover drawn by

@@ -4,9 +4,9 @@
   error outside the exercise cells and no "Error displaying widget"; each explorer's main
   control moved with the keyboard changes its plot, without an error in the explorer; a
   screenshot of the notebook and of each explorer is saved (build/browser-screenshots/, or
-  $BROWSER_SCREENSHOTS).
-  Blitted frames are checked against full redraws in the kernel meanwhile
-  (COURSE_WIDGETS_VERIFY).
+  $BROWSER_SCREENSHOTS). What the browser shows (the layers it stacks: PNG, SVG, images) is
+  compared pixel by pixel with the same figure drawn whole by Agg in the kernel, and each
+  layer plan is checked against full redraws in the kernel meanwhile (COURSE_WIDGETS_VERIFY).
 - One notebook as a student finishes it: fetched from the course's exchange in the Assignments
   tab, exercises typed in, Validate pressed (it passes), submitted from the Assignments tab; the
   instructor's `python -m autograder collect` and `grade` then give it full marks.
@@ -71,6 +71,35 @@ def _moved(nb, explorer, tries=5):
     return None
 
 
+def _same_picture(screen_png, kernel_png, diff_path, what):
+    """The figure on screen (layers composed by the browser) against the same state drawn
+    whole by Agg in the kernel. Text differs a little (outlines vs hinted glyphs) and edges by
+    antialiasing; a missing, misplaced or mis-stacked layer differs by far more (an image
+    without its alpha: mean 50-100)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    screen = np.asarray(Image.open(io.BytesIO(screen_png)).convert("RGB")).astype(np.int16)
+    kernel = np.asarray(Image.open(io.BytesIO(kernel_png)).convert("RGB")).astype(np.int16)
+    h, w = kernel.shape[:2]
+    assert screen.shape[0] - h in (0, 1) and screen.shape[1] - w in (0, 1), (
+        f"{what}: the figure is {screen.shape[:2]} on screen, {kernel.shape[:2]} in the kernel")
+    # a figure at a fractional position takes one more row or column in a screenshot
+    off = min((np.abs(screen[dy:dy + h, dx:dx + w] - kernel).max(axis=-1)
+               for dy in range(screen.shape[0] - h + 1) for dx in range(screen.shape[1] - w + 1)),
+              key=np.mean)
+    far = (off > 128).mean()
+    if off.mean() > 4 or far > 0.015:
+        diff_path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.concatenate([screen[:h, :w], kernel, np.repeat(off[..., None], 3, -1)]
+                                       ).astype(np.uint8)).save(diff_path)
+        raise AssertionError(f"{what}: the screen differs from Agg's full redraw (mean "
+                             f"{off.mean():.1f}, {far:.1%} of pixels by more than half): "
+                             f"see {diff_path}")
+
+
 @pytest.mark.parametrize("assignment", lectures())
 def test_lecture_runs_and_every_explorer_responds(lab, browser, assignment):
     nb = lab.open(browser, f"{assignment}/{assignment}.ipynb")
@@ -97,6 +126,11 @@ def test_lecture_runs_and_every_explorer_responds(lab, browser, assignment):
                 f"{assignment}: the explorer in cell {explorer['cell']} shows an error:\n"
                 + nb.error_text_in(explorer)[-3000:])
             nb.screenshot(shots / f"explorer-{number}-cell-{explorer['cell']}.png", explorer)
+            nb.wait_idle()
+            nb.page.wait_for_timeout(300)  # the last image layer decoded
+            _same_picture(nb.figure_fingerprint(explorer), nb.kernel_figure(explorer),
+                          shots / f"explorer-{number}-compared.png",
+                          f"{assignment}: explorer in cell {explorer['cell']}")
         nb.screenshot(shots / "notebook.png")
         assert nb.widget_display_errors() == 0
         crashes = [e for e in nb.page.console_errors if "ResizeObserver loop" not in e]

@@ -162,7 +162,10 @@ def test_the_image_layer_is_sent_at_data_size_and_placed_on_the_axes():
     widget = explorer._frames._widgets[0]
     from PIL import Image
     import io
-    sent = np.asarray(Image.open(io.BytesIO(widget.value)))
+    import base64
+    url = bytes(widget.value)
+    assert widget.format == "url" and url.startswith(b"data:image/png;base64,")
+    sent = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(b",")[1]))))
     assert sent.shape == (20, 30, 4)  # not resampled to the screen
     assert np.allclose(sent[..., 3], 128, atol=1)  # the artist's alpha is baked in
     box = ax.get_window_extent()

@@ -530,6 +530,16 @@ class Notebook:
         node = self.output_node(explorer["cell"], explorer["output"])
         return node.locator(".course-figure").screenshot(animations="disabled")
 
+    def kernel_figure(self, explorer):
+        """The explorer's figure drawn whole by Agg in the kernel (PNG bytes): what its layers
+        must add up to on screen."""
+        import base64
+
+        code = ("import base64 as _b, utils.widgets as _w\n"
+                f"_e = [e for e in _w.live_explorers() if e.widget.model_id == {explorer['model_id']!r}]\n"
+                "print(_b.b64encode(_e[0].png()).decode() if _e else '')")
+        return base64.b64decode(self.execute_hidden(code).strip())
+
     def error_text_in(self, explorer):
         """Text of any error shown inside the explorer's widget (its error area)."""
         node = self.output_node(explorer["cell"], explorer["output"])

@@ -238,20 +238,60 @@ def attention_backward_case(rng):
     return ours, theirs
 
 
+BLOCK_SHAPES = {**{f"W_{k}": (D, D) for k in "qkvo"}, **{f"b_{k}": (D,) for k in "qkvo"},
+                "W1": (D, 4 * D), "b1": (4 * D,), "W2": (4 * D, D), "b2": (D,)}
+
+
+def block_inputs(rng):
+    """X, utils' block params, the causal mask, and a PyTorch layer holding the same weights.
+
+    The layer norms get random scales and shifts (not PyTorch's 1 and 0), so that a weight
+    copied to the wrong place shows up in tests/test_reference_transformer.py, which checks
+    that both sides compute the same thing.
+    """
+    X = rng.standard_normal((N, T, D))
+    p = _params(rng, BLOCK_SHAPES)
+    for k in ("ln1", "ln2"):
+        p[f"{k}_gamma"] = 1.0 + 0.1 * rng.standard_normal(D)
+        p[f"{k}_beta"] = 0.1 * rng.standard_normal(D)
+    mask = np.tril(np.ones((T, T), dtype=bool))
+    return X, p, mask, torch_block(p, HEADS)
+
+
+def torch_block(p, n_heads):
+    """``nn.TransformerEncoderLayer(norm_first=True)`` with utils' block params copied in.
+
+    PyTorch computes x @ W.T (our W is its weight transposed) and stacks the three input
+    projections row-wise in ``in_proj_weight`` (3D, D) in the order q, k, v.
+    """
+    import torch
+
+    d_model, d_ff = p["W1"].shape
+    layer = torch.nn.TransformerEncoderLayer(d_model, n_heads, d_ff, dropout=0.0,
+                                             activation="relu", batch_first=True,
+                                             norm_first=True, dtype=torch.float64)
+    attn = layer.self_attn
+    copies = [
+        (attn.in_proj_weight, np.concatenate([p["W_q"], p["W_k"], p["W_v"]], axis=1).T),
+        (attn.in_proj_bias, np.concatenate([p["b_q"], p["b_k"], p["b_v"]])),
+        (attn.out_proj.weight, p["W_o"].T), (attn.out_proj.bias, p["b_o"]),
+        (layer.linear1.weight, p["W1"].T), (layer.linear1.bias, p["b1"]),
+        (layer.linear2.weight, p["W2"].T), (layer.linear2.bias, p["b2"]),
+        (layer.norm1.weight, p["ln1_gamma"]), (layer.norm1.bias, p["ln1_beta"]),
+        (layer.norm2.weight, p["ln2_gamma"]), (layer.norm2.bias, p["ln2_beta"]),
+    ]
+    with torch.no_grad():
+        for param, value in copies:
+            param.copy_(torch.tensor(value))
+    return layer
+
+
 def transformer_forward_case(rng):
     import torch
     import utils
 
-    X = rng.standard_normal((N, T, D))
-    shapes = {**{f"W_{k}": (D, D) for k in "qkvo"}, **{f"b_{k}": (D,) for k in "qkvo"},
-              "W1": (D, 4 * D), "b1": (4 * D,), "W2": (4 * D, D), "b2": (D,)}
-    p = _params(rng, shapes)
-    p.update(ln1_gamma=np.ones(D), ln1_beta=np.zeros(D), ln2_gamma=np.ones(D),
-             ln2_beta=np.zeros(D))
-    mask = np.tril(np.ones((T, T), dtype=bool))
-    layer = torch.nn.TransformerEncoderLayer(D, HEADS, 4 * D, dropout=0.0, activation="relu",
-                                             batch_first=True, norm_first=True,
-                                             dtype=torch.float64).eval()
+    X, p, mask, layer = block_inputs(rng)
+    layer.eval()
     tX, tmask = torch.tensor(X), ~torch.tensor(mask)  # PyTorch masks what may NOT attend
 
     def ours():
@@ -260,6 +300,28 @@ def transformer_forward_case(rng):
     def theirs():
         with torch.no_grad():
             return layer(tX, src_mask=tmask)
+
+    return ours, theirs
+
+
+def transformer_backward_case(rng):
+    import torch
+    from utils.transformer import transformer_block_backward
+
+    X, p, mask, layer = block_inputs(rng)
+    dout = rng.standard_normal((N, T, D))
+    tX, tdout = torch.tensor(X, requires_grad=True), torch.tensor(dout)
+    tmask = ~torch.tensor(mask)
+
+    def ours():  # runs the forward pass itself (as lstm_backward does): forward + backward
+        return transformer_block_backward(dout, X, p, HEADS, mask)
+
+    def theirs():
+        layer.zero_grad(set_to_none=True)
+        tX.grad = None
+        out = layer(tX, src_mask=tmask)
+        out.backward(tdout)
+        return out
 
     return ours, theirs
 
@@ -274,9 +336,10 @@ CASES = [  # (model, pass, module that must exist in utils, case)
     ("attention", "forward", "attention", attention_forward_case),
     ("attention", "forward + backward", "attention", attention_backward_case),
     ("transformer block", "forward", "transformer", transformer_forward_case),
+    ("transformer block", "forward + backward", "transformer", transformer_backward_case),
 ]
 SIZES = {"MLP": f"N={N}, D={D}, H={H}, K={K}", "RNN": f"N={N}, T={T}, D={D}, H={H}, K={K}",
-         "LSTM": f"N={N}, T={T}, D={D}, H={H}", "attention": f"N={N}, T={T}, d={D}, causal",
+         "LSTM": f"N={N}, T={T}, D={D}, H={H}", "attention": f"N={N}, T={T}, d={D} (forward: causal mask)",
          "transformer block": f"N={N}, T={T}, D={D}, {HEADS} heads, causal"}
 
 

@@ -339,7 +339,8 @@ CASES = [  # (model, pass, module that must exist in utils, case)
     ("transformer block", "forward + backward", "transformer", transformer_backward_case),
 ]
 SIZES = {"MLP": f"N={N}, D={D}, H={H}, K={K}", "RNN": f"N={N}, T={T}, D={D}, H={H}, K={K}",
-         "LSTM": f"N={N}, T={T}, D={D}, H={H}", "attention": f"N={N}, T={T}, d={D} (forward: causal mask)",
+         "LSTM": f"N={N}, T={T}, D={D}, H={H}",
+         "attention": f"N={N}, T={T}, d={D} (forward: causal mask)",
          "transformer block": f"N={N}, T={T}, D={D}, {HEADS} heads, causal"}
 
 

@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import utils  # noqa: E402
+from explorer_checks import assert_axes_fixed, inside  # noqa: E402
 from utils.data import moons, xor  # noqa: E402
 from utils.explorers import activations as ea  # noqa: E402
 from utils.explorers import mlp as em  # noqa: E402
@@ -102,6 +103,53 @@ def test_a_broken_function_shows_its_error_instead_of_raising():
     assert "student bug" in explorer.last_error
     explorer.set(activation="sigmoid")
     assert explorer.last_error is None
+
+
+def test_activation_axes_never_change_and_z0_stays_in_view(act_explorer):
+    """Every activation, point, gain and shift on the same axes; a point beyond them is marked
+    on the edge with its value."""
+    ax, dax = act_explorer.fig.axes[:2]
+    a_marker, a_text, s_marker, s_text = act_explorer.artists["off_chart"]
+    seen = {"inside": 0, "marked": 0}
+
+    def check(explorer, values):
+        for axes, point, marker, text in ((ax, "point", a_marker, a_text),
+                                          (dax, "slope_point", s_marker, s_text)):
+            line = explorer.artists[point]
+            x, y = float(line.get_xdata()[0]), float(line.get_ydata()[0])
+            assert inside(axes, x, axes.get_ylim()[0])  # z0 is always within the x-limits
+            if inside(axes, x, y):
+                assert not marker.get_visible() and not text.get_visible()
+                seen["inside"] += 1
+            else:
+                assert marker.get_visible() and text.get_visible()
+                assert float(marker.get_xdata()[0]) == x and f"{y:.3g}" in text.get_text()
+                seen["marked"] += 1
+        low, high = ax.get_ylim()
+        curve = np.asarray(explorer.artists["curve"].get_ydata(), dtype=float)
+        slopes = np.asarray(explorer.artists["slope_curve"].get_ydata(), dtype=float)
+        dlow, dhigh = dax.get_ylim()
+        if values["activation"] in ("sigmoid", "tanh"):  # bounded: always whole in view
+            assert low < curve.min() and curve.max() < high
+        if values["activation"] == "sigmoid" or abs(values["w"]) <= 1:
+            assert dlow < slopes.min() and slopes.max() < dhigh  # every slope in view
+
+    assert_axes_fixed(act_explorer, check)
+    assert seen["inside"] > 0 and seen["marked"] > 0
+
+
+def test_default_settings_show_every_curve_whole(act_explorer):
+    """At gain 1 and shift 0 the sigmoid and tanh, their slopes and ReLU's kink are in view."""
+    ax, dax = act_explorer.fig.axes[:2]
+    for name in ("sigmoid", "tanh", "relu"):
+        act_explorer.set(activation=name, z0=0.5, w=1.0, b=0.0)
+        curve = np.asarray(act_explorer.artists["curve"].get_ydata(), dtype=float)
+        zs = np.asarray(act_explorer.artists["curve"].get_xdata(), dtype=float)
+        shown = zs <= 2.0 if name == "relu" else np.ones_like(zs, dtype=bool)
+        assert all(inside(ax, z, a) for z, a in zip(zs[shown], curve[shown]))
+        slopes = act_explorer.artists["slope_curve"].get_ydata()
+        assert all(inside(dax, z, s) for z, s in zip(zs, slopes))
+        assert not any(a.get_visible() for a in act_explorer.artists["off_chart"])
 
 
 def test_activation_update_is_cheap(act_explorer):
@@ -208,11 +256,25 @@ def test_other_activations_and_data(g):
 @pytest.mark.parametrize("build", [ea.activation_explorer,
                                    lambda: em.mlp_explorer(*xor(n=40), XOR_START, utils.sigmoid)])
 def test_the_shown_picture_changes(build):
-    """Without an ipympl canvas the figure is shown as a PNG, re-rendered on every move."""
+    """A move changes what the figure's layers show, and the full redraw agrees."""
     explorer = build()
-    before = explorer._view.value
+    before, picture = [c.value for c in explorer.view.children], explorer.png()
     explorer.set(**({"z0": -3.0} if "z0" in explorer.controls else {"v": 3.0}))
-    assert explorer.last_error is None and explorer._view.value != before
+    assert explorer.last_error is None
+    assert [c.value for c in explorer.view.children] != before and explorer.png() != picture
+
+
+def test_mlp_axes_never_change(xor_explorer):
+    explorer, X, _ = xor_explorer
+    hax, oax = explorer.fig.axes[:2]
+
+    def check(explorer, values):
+        assert f"hidden unit {values['unit']}" in hax.get_title()
+        assert "accuracy" in oax.get_title()
+
+    assert_axes_fixed(explorer, check, n=5, n_random=15)
+    for ax in (hax, oax):  # the data stay in view
+        assert all(inside(ax, *x) for x in X)
 
 
 def test_mlp_update_is_cheap(xor_explorer):

@@ -7,6 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import utils  # noqa: E402
+from explorer_checks import assert_axes_fixed, fast, inside  # noqa: E402
 from utils.explorers import backprop as eb  # noqa: E402
 
 torch = pytest.importorskip("torch", reason="PyTorch checks the per-layer gradients")
@@ -76,6 +77,21 @@ def test_every_setting_draws_without_error(explorer):
                 explorer.set(activation=activation, scale=scale, bias=bias)
                 assert explorer.last_error is None
                 assert np.all(np.isfinite(heights(explorer.fig.axes[0].patches)))
+
+
+def test_axes_never_change_and_every_bar_is_in_view():
+    explorer = fast(eb.gradient_flow())
+    left, right = explorer.fig.axes[:2]
+
+    def check(explorer, values):
+        for bar in left.patches:
+            assert inside(left, bar.get_x(), bar.get_y() + bar.get_height())
+        for bar in right.patches:
+            assert inside(right, bar.get_x(), bar.get_height())
+        dots = explorer.fig.axes[1].lines[0]
+        assert all(inside(right, a, b) for a, b in zip(dots.get_xdata(), dots.get_ydata()))
+
+    assert_axes_fixed(explorer, check)
 
 
 def test_update_is_cheap(explorer):

@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import utils  # noqa: E402
+from explorer_checks import assert_axes_fixed, inside  # noqa: E402
 from utils.explorers import losses as el  # noqa: E402
 
 
@@ -22,7 +23,7 @@ def ydata(line):
 
 
 def test_loss_curves_are_the_losses_and_their_derivatives(curves):
-    curves.set(y=0.3, z=1.5, scale=20)
+    curves.set(y=0.3, z=1.5)
     assert curves.last_error is None
     mse, bce, logit = curves.artists["losses"]
     dmse, dbce, dlogit = curves.artists["grads"]
@@ -36,7 +37,8 @@ def test_loss_curves_are_the_losses_and_their_derivatives(curves):
     np.testing.assert_allclose(ydata(dbce), [utils.bce_grad(np.array([q]), np.array([0.3]))[0]
                                              for q in p], rtol=1e-12)
     z = np.asarray(logit.get_xdata())
-    assert z.min() == -20 and z.max() == 20
+    assert z.min() == -1000 and z.max() == 1000 and np.all(np.diff(z) > 0)
+    assert np.sum(np.abs(z) <= 10) > len(z) / 4   # the slider's range is sampled densely
     np.testing.assert_allclose(ydata(logit), [utils.bce_with_logits_loss(np.array([v]),
                                                                         np.array([0.3]))
                                               for v in z], rtol=1e-12, atol=1e-12)
@@ -44,7 +46,7 @@ def test_loss_curves_are_the_losses_and_their_derivatives(curves):
 
 
 def test_moving_the_sliders_moves_the_artists(curves):
-    curves.set(y=1.0, z=-2.0, scale=20)
+    curves.set(y=1.0, z=-2.0)
     mse = curves.artists["losses"][0]
     before = ydata(mse).copy()
     marker = curves.artists["markers"][2][1]   # the logit column's gradient marker
@@ -59,28 +61,58 @@ def test_moving_the_sliders_moves_the_artists(curves):
 
 
 def test_naive_formula_breaks_where_it_should(curves):
-    curves.set(y=0.5, scale=20)
-    naive = curves.artists["naive"]
-    assert np.all(np.isfinite(ydata(naive)))          # |z| <= 20: the naive formula is fine
-    curves.set(scale=1000)
+    curves.set(y=0.5)
     assert curves.last_error is None
+    naive = curves.artists["naive"]
     z, values = np.asarray(naive.get_xdata()), ydata(naive)
     broken = ~np.isfinite(values)
-    assert broken.any() and np.abs(z[broken]).min() > 30   # sigmoid(37) rounds to 1.0
+    assert np.all(np.isfinite(values[np.abs(z) <= 30]))    # the naive formula is fine here
+    assert broken[z > 40].all()                # sigmoid(37) rounds to 1.0: log(1 - p) = -inf
+    assert not broken[(z < -40) & (z > -705)].any() and broken[z < -712].all()  # exp overflows
     crosses = curves.artists["broken"]
     np.testing.assert_array_equal(crosses.get_xdata(), z[broken])
     text = curves.artists["naive_text"].get_text()
     assert f"{broken.sum()} of {len(z)}" in text
-    assert curves.fig.axes[5].get_xlim() == (-1000, 1000)
     stable = curves.artists["losses"][2]
     assert np.all(np.isfinite(ydata(stable)))
+    for y in (0.0, 1.0):   # 0 * log 0 = NaN on the side where the prediction is right
+        curves.set(y=y)
+        assert (~np.isfinite(ydata(naive)))[np.abs(z) > 40].any()
+
+
+def test_loss_axes_never_change_and_everything_stays_in_view(curves):
+    """The axes are fixed for every target and logit; each column's dot stays in its panel
+    (but dL/dp of a confident prediction, marked on the edge); the stable curve of the logit
+    column is whole for every target, and the crosses sit inside that panel."""
+    axes = curves.fig.axes
+    dp_marker, dp_text = curves.artists["off_chart"]
+
+    def check(curves, values):
+        for col, (m_loss, m_grad) in enumerate(curves.artists["markers"]):
+            x, f = float(m_loss.get_xdata()[0]), float(m_loss.get_ydata()[0])
+            assert inside(axes[col], x, f), (col, x, f)
+            x, g = float(m_grad.get_xdata()[0]), float(m_grad.get_ydata()[0])
+            if inside(axes[3 + col], x, g):
+                assert col == 1 and not dp_marker.get_visible() or col != 1
+            else:
+                assert col == 1 and dp_marker.get_visible() and f"{g:.3g}" in dp_text.get_text()
+        stable = curves.artists["losses"][2]
+        assert all(inside(axes[2], x, v) for x, v in zip(stable.get_xdata(), stable.get_ydata()))
+        grad = curves.artists["grads"][2]
+        assert all(inside(axes[5], x, v) for x, v in zip(grad.get_xdata(), grad.get_ydata()))
+        assert all(inside(axes[2], x, axes[2].get_ylim()[0])
+                   for x in curves.artists["broken"].get_xdata())
+
+    assert_axes_fixed(curves, check)
+    assert axes[2].get_xscale() == "symlog" and axes[2].get_xlim() == (-1000, 1000)
 
 
 def test_loss_curves_update_is_cheap(curves):
+    ys = np.linspace(0, 1, 21)
     start = time.perf_counter()
-    for scale in el.SCALES:
-        curves._update(y=0.4, z=1.0, scale=scale)
-    assert (time.perf_counter() - start) / len(el.SCALES) < 0.01
+    for y in ys:
+        curves._update(y=y, z=1.0)
+    assert (time.perf_counter() - start) / len(ys) < 0.01
 
 
 def test_softmax_bars():
@@ -99,3 +131,14 @@ def test_softmax_bars():
     explorer.set(temperature=10 ** -1.5)   # a very sharp softmax stays finite
     assert explorer.last_error is None
     assert np.all(np.isfinite(heights(probs)))
+
+
+def test_softmax_bars_axes_never_change():
+    explorer = el.softmax_bars()
+    ax_p, ax_g = explorer.fig.axes[:2]
+
+    def check(explorer, values):
+        for ax, bars in ((ax_p, explorer.artists["probs"]), (ax_g, explorer.artists["grads"])):
+            assert all(inside(ax, bar.get_x(), bar.get_height()) for bar in bars)
+
+    assert_axes_fixed(explorer, check, n=5, n_random=15)

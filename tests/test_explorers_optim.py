@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import utils  # noqa: E402
+from explorer_checks import assert_axes_fixed, fast, inside  # noqa: E402
 from utils.explorers import optim as eo  # noqa: E402
 
 
@@ -83,8 +84,11 @@ def test_a_divergent_rate_is_shown_without_errors(petals):
     assert gaps[-1] > gaps[0] and np.all(np.isfinite(gaps))
     path_x, _ = xy(ex.artists["path"])
     assert 1 <= len(path_x) < 301  # cut where it leaves the map
+    marker, text = ex.artists["off_chart"]
+    assert marker.get_visible() and "leaves the chart" in text.get_text()
     ex.set(lr=0.5 / ex.fit.L)
     assert "smooth" in ex.artists["title"].get_text()
+    assert not marker.get_visible()
 
 
 def test_descent_explorer_uses_the_function_it_is_given(petals):
@@ -94,9 +98,42 @@ def test_descent_explorer_uses_the_function_it_is_given(petals):
         calls.append(n_steps)
         return utils.gradient_descent(grad_fn, w_init, lr, n_steps)
 
-    ex = eo.descent_explorer(*petals, gradient_descent=my_gd)
-    ex.set(steps=7)
-    assert calls[-1] == 7
+    ex = eo.descent_explorer(*petals, gradient_descent=my_gd, max_steps=120)
+    ex.set(steps=7, lr=0.01, w0=-1.0, w1=1.0)
+    assert set(calls) == {120}   # always the whole range; the sliders pick what is shown
+    expected = utils.gradient_descent(ex.fit.grad, np.array([-1.0, 1.0]), 0.01, 7)
+    np.testing.assert_allclose(np.column_stack(xy(ex.artists["path"])), expected, rtol=1e-12)
+    steps, _ = xy(ex.artists["loss"])
+    later, _ = xy(ex.artists["later"])
+    assert len(steps) == 8 and later[0] == 7 and later[-1] == 120
+
+
+@pytest.mark.parametrize("centre", [True, False])
+def test_descent_axes_never_change_and_every_converging_run_is_in_view(petals, centre):
+    x, y = petals
+    ex = fast(eo.descent_explorer(x - x.mean() if centre else x, y))
+    ax, ax_loss = ex.fig.axes[:2]
+    marker, text = ex.artists["off_chart"]
+    limit = 2 / ex.fit.L
+    seen = {"converging": 0, "off": 0}
+
+    def check(ex, values):
+        assert inside(ax, values["w0"], values["w1"])           # the start is on the map
+        assert ax_loss.get_xlim() == (0, 300)
+        t, gaps = (np.concatenate(pair) for pair in zip(xy(ex.artists["loss"]),
+                                                        xy(ex.artists["later"])))
+        assert len(np.unique(t)) == 301
+        in_view = [inside(ax_loss, a, b) for a, b in zip(t, gaps)]
+        if values["lr"] < limit:                # never above the start: all of it in view
+            assert all(in_view), values
+            assert not marker.get_visible()
+            seen["converging"] += 1
+        elif not all(in_view):
+            assert marker.get_visible() and "leaves the chart" in text.get_text()
+            seen["off"] += 1
+
+    assert_axes_fixed(ex, check)
+    assert seen["converging"] and seen["off"]
 
 
 def test_descent_update_is_cheap(petals):
@@ -136,6 +173,13 @@ def test_init_scale_explorer_shrinks_or_saturates_with_sigma():
     assert not np.allclose(np.asarray(image.get_array()), hist_small)
     assert "saturated" in ex.artists["title"].get_text()
     assert median_update_ms(ex) < 10
+    ax_std = ex.fig.axes[1]
+
+    def check(ex, values):
+        line = ex.artists["std"]
+        assert all(inside(ax_std, a, b) for a, b in zip(line.get_xdata(), line.get_ydata()))
+
+    assert_axes_fixed(fast(ex), check)
 
 
 def test_init_scale_explorer_uses_the_init_it_is_given():
@@ -177,6 +221,15 @@ def test_noise_explorer_moves_the_cloud(petals):
     assert after.std(axis=0).sum() < before.std(axis=0).sum()
     assert "B = 20" in ex.artists["title"].get_text()
     assert median_update_ms(ex) < 10
+    ax, ax_var = ex.fig.axes[:2]
+
+    def check(ex, values):
+        assert inside(ax, *ex.full_gradient)
+        assert inside(ax, *np.ravel(ex.artists["mean"].get_data()))
+        here = ex.artists["here"]
+        assert len(here.get_xdata()) == 0 or inside(ax_var, *np.ravel(here.get_data()))
+
+    assert_axes_fixed(fast(ex), check)
 
 
 # --- sgd_explorer ------------------------------------------------------------------------------
@@ -220,3 +273,10 @@ def test_sgd_explorer_switches_runs(petals):
     _, reported = xy(ex.artists["reported"])
     assert len(reported) == 4
     assert median_update_ms(ex) < 10
+    ax_loss = ex.fig.axes[1]
+
+    def check(ex, values):
+        _, full = xy(ex.artists["full_curve"])
+        assert ax_loss.get_ylim()[0] < full.min() and full[0] < ax_loss.get_ylim()[1]
+
+    assert_axes_fixed(fast(ex), check)

@@ -40,3 +40,44 @@ def scatter_classes(ax, X, y, **kwargs):
     """Scatter 2-D points coloured by their 0/1 label; returns the two PathCollections."""
     return [ax.scatter(*X[y == k].T, s=18, color=CLASS_COLORS[k], edgecolor="white",
                        linewidth=0.5, label=f"class {k}", **kwargs) for k in (0, 1)]
+
+
+class EdgeMark:
+    """Marks a point that left an axes' fixed y-limits: a triangle on the top (or bottom) edge
+    at the point's x, and its value beside it. Built once; :meth:`show` moves or hides it
+    through setters, so an explorer's axes never have to rescale to keep a point in view.
+    """
+
+    def __init__(self, ax, color="C3", fontsize=8):
+        self.ax = ax
+        edge = ax.get_xaxis_transform()  # x in data units, y in axes units (0 bottom, 1 top)
+        (self.marker,) = ax.plot([], [], ls="none", color=color, ms=8, transform=edge,
+                                 clip_on=False, zorder=5)
+        self.text = ax.text(0, 0, "", transform=edge, color=color, fontsize=fontsize, zorder=5,
+                            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none",
+                                      alpha=0.85))
+        self.hide()
+
+    def hide(self):
+        self.marker.set_visible(False)
+        self.text.set_visible(False)
+
+    def show(self, x, y, text):
+        """Mark (x, y) with ``text`` if y is off the chart (or not finite); return whether."""
+        low, high = sorted(self.ax.get_ylim())
+        if low <= y <= high:
+            self.hide()
+            return False
+        top = not y < low  # above the top, or inf / NaN
+        to_axes = self.ax.transData + self.ax.transAxes.inverted()
+        right = to_axes.transform((x, low))[0] > 0.5
+        self.marker.set_data([x], [0.97 if top else 0.03])
+        self.marker.set_marker("^" if top else "v")
+        # the text under (or over) the triangle, on the side with room for it
+        self.text.set_position((x, 0.92 if top else 0.08))
+        self.text.set_va("top" if top else "bottom")
+        self.text.set_ha("right" if right else "left")
+        self.text.set_text(f"  {text}  ")
+        self.marker.set_visible(True)
+        self.text.set_visible(True)
+        return True

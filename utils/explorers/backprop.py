@@ -6,6 +6,8 @@ on a grid, once. The explorer's controls then only pick which precomputed bars t
 ||dJ/dW_l|| per layer, and per hidden layer the share of units whose g'(z) is (almost) zero,
 dead ReLUs or saturated sigmoid/tanh units, through which no gradient passes.
 """
+from functools import lru_cache
+
 import ipywidgets as widgets
 import numpy as np
 
@@ -49,12 +51,12 @@ def layer_gradients(activation, scale, bias, X, T, V):
     peak = float(g_grad(0.0)) if activation != "relu" else 1.0  # the largest slope g' reaches
     Ws = [scale * v / np.sqrt(v.shape[0]) for v in V]
     bs = [np.full(W.shape[1], bias) for W in Ws[:-1]] + [np.zeros(Ws[-1].shape[1])]
-    inputs, pre = [], []
+    inputs, slopes = [], []  # each layer's input, and g'(Z) at its pre-activation Z
     A = X
     for W, b in zip(Ws[:-1], bs[:-1]):
         inputs.append(A)
         Z = A @ W + b
-        pre.append(Z)
+        slopes.append(g_grad(Z))
         A = g(Z)
     inputs.append(A)
     Y = A @ Ws[-1] + bs[-1]
@@ -64,16 +66,20 @@ def layer_gradients(activation, scale, bias, X, T, V):
         dA, dW, _ = dense_backward(dZ, inputs[layer], Ws[layer])
         norms.append(np.linalg.norm(dW))
         if layer > 0:
-            dZ = dA * g_grad(pre[layer - 1])
-    slopes = [g_grad(Z) for Z in pre]
+            dZ = dA * slopes[layer - 1]
     return {"grad_norm": np.array(norms[::-1]),
             "stuck": np.array([np.mean(s < STUCK * peak) for s in slopes]),
             "mean_slope": np.array([np.mean(s) for s in slopes]),
             "loss": float(np.mean((Y - T) ** 2))}
 
 
+@lru_cache(maxsize=4)
 def precompute(depth=10, width=64, n=64, seed=0, scales=SCALES, biases=BIASES):
-    """``layer_gradients`` for every (activation, scale, bias) of the grid, keyed that way."""
+    """``layer_gradients`` for every (activation, scale, bias) of the grid, keyed that way.
+
+    Cached: a notebook showing the explorer twice computes the table once (read it, do not
+    modify it).
+    """
     X, T, V = deep_stack(depth, width, n, seed=seed)
     with np.errstate(over="ignore", invalid="ignore"):  # exploding settings may reach inf
         return {(a, s, b): layer_gradients(a, s, b, X, T, V)

@@ -62,6 +62,8 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
     for ax in (hax, oax):
         scatter_classes(ax, X, y)
         ax.set(xlim=xlim, ylim=ylim, xlabel="$x_1$", ylabel="$x_2$")
+    h_title = hax.set_title("", fontsize=9)
+    o_title = oax.set_title("", fontsize=9)
     h_line, = hax.plot([], [], color="white", lw=2)
     o_lines = [oax.plot([], [], color="0.15", lw=1, ls="--")[0] for _ in range(H)]
 
@@ -102,16 +104,16 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
         h = A_grid[:, unit]
         h_img.set_data(h.reshape(n, n))
         h_line.set_data(*line_in_box(p["W1"][:, unit], p["b1"][unit], xlim))
-        hax.set_title(f"hidden unit {unit}: h = g({p['W1'][0, unit]:.1f} x1"
-                      f"{_signed(p['W1'][1, unit])} x2{_signed(p['b1'][unit])})", fontsize=9)
+        h_title.set_text(f"hidden unit {unit}: h = g({p['W1'][0, unit]:.1f} x1"
+                         f"{_signed(p['W1'][1, unit])} x2{_signed(p['b1'][unit])})")
         o_img.set_data((A_grid @ p["W2"][:, 0] + p["b2"][0]).reshape(n, n))
         for j, line in enumerate(o_lines):
             line.set_data(*line_in_box(p["W1"][:, j], p["b1"][j], xlim))
             line.set_linewidth(2.5 if j == unit else 1)
         accuracy = np.mean((A_data @ p["W2"][:, 0] + p["b2"][0] > threshold) == (y == 1))
-        oax.set_title(f"output y = sum_j v_j h_j{_signed(p['b2'][0], '.2f')};  accuracy "
-                      f"{accuracy:.0%}", fontsize=9)
+        o_title.set_text(f"output y = sum_j v_j h_j{_signed(p['b2'][0], '.2f')};  accuracy "
+                         f"{accuracy:.0%}")
 
-    explorer = Explorer(fig, update, **controls)
+    explorer = Explorer(fig, update, stateful=True, **controls)  # p changes with the unit
     explorer.params = p
     return explorer

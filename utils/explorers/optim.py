@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import optim
+from ..plotting import EdgeMark
 from ..widgets import Explorer, figure, slider
 
 PATH_COLOR = "#ff7f0e"
@@ -34,11 +35,10 @@ def petal_data(center=False):
     scikit-learn's bundled copy of Anderson's measurements. ``center=True`` subtracts the mean
     length, which makes the loss surface of a fitted line nearly round (see notebook 05).
     """
-    from sklearn.datasets import load_iris  # heavy: import on first use only
+    from ..data import iris
 
-    data = load_iris()
-    x = data.data[:, 2].astype(np.float64)
-    y = data.data[:, 3].astype(np.float64)
+    data, _ = iris()
+    x, y = data[:, 2], data[:, 3]
     return (x - x.mean() if center else x), y
 
 
@@ -174,6 +174,19 @@ def landscape_figure(x=None, y=None, *, box=None, xlabel="petal length (cm)",
 
 # --- 2. gradient descent on the landscape -----------------------------------------------------
 
+def _gap_limits(fit, box):
+    """Fixed y-limits of a descent's loss curve, J(w_t) - J* on a log axis.
+
+    For any rate below 2/L gradient descent on a quadratic never raises J - J* (each
+    eigen-direction shrinks by |1 - lr * lambda| <= 1 per step), so a decade above the largest
+    starting gap the sliders allow (at a corner of the box: the loss is convex) holds every
+    converging run; below, a decade under the 1e-16 floor of :func:`_gaps`. Divergent runs
+    leave through the top.
+    """
+    corners = np.array([(w0, w1) for w0 in box[0] for w1 in box[1]])
+    return 1e-17, 10 * float(np.max(fit.loss(corners) - fit.J_star))
+
+
 def descent_explorer(x=None, y=None, *, gradient_descent=None, box=None, lr=None, steps=40,
                      start=None, max_steps=300):
     """Gradient descent on the MSE of a line: landscape, path and loss against steps.
@@ -181,11 +194,18 @@ def descent_explorer(x=None, y=None, *, gradient_descent=None, box=None, lr=None
     Args:
         x, y: (N,) data for y ~ w0 + w1 x (default: iris petal length and width).
         gradient_descent: the optimiser to run (default: the course's reference); called as
-            ``gradient_descent(grad_fn, w_init, lr, n_steps)``.
+            ``gradient_descent(grad_fn, w_init, lr, max_steps)``.
         box: the plotted window ((w0_low, w0_high), (w1_low, w1_high)).
         lr, steps, start: initial control values (lr defaults to 0.5 / L).
+        max_steps: the largest number of steps the slider offers.
     Returns:
         an :class:`~utils.widgets.Explorer`; ``explorer.artists`` names the moving artists.
+
+    The axes never change: the loss panel always spans ``max_steps`` steps and the gaps any
+    converging rate can produce from the box (a divergent run leaves through the top, marked
+    there). Each move runs ``max_steps`` steps; the path shows the first ``steps`` of them,
+    and the loss curve is drawn bold up to ``steps`` and faint beyond, so rates compare on
+    the same axes.
     """
     if x is None:
         x, y = petal_data()
@@ -200,24 +220,38 @@ def descent_explorer(x=None, y=None, *, gradient_descent=None, box=None, lr=None
     _draw_landscape(ax, fit, box)
     path, = ax.plot([], [], "-o", color=PATH_COLOR, ms=3, lw=1.2, mec="black", mew=0.3)
     first, = ax.plot([], [], "o", color="white", mec="black", ms=7)
-    curve, = ax_loss.semilogy([], [], "-", color=PATH_COLOR, lw=1.5)
-    ax_loss.set_xlabel("step t")
+    later, = ax_loss.semilogy([], [], "-", color=PATH_COLOR, lw=1, alpha=0.35)
+    curve, = ax_loss.semilogy([], [], "-", color=PATH_COLOR, lw=2)
+    now, = ax_loss.semilogy([], [], "o", color=PATH_COLOR, mec="black", mew=0.5, ms=6)
+    ax_loss.set_xlim(0, max_steps)
+    ax_loss.set_ylim(*_gap_limits(fit, box))
+    ax_loss.set_xlabel("step t (bold up to the steps slider, faint after)")
     ax_loss.set_ylabel("$J(w_t) - J^*$")
     ax_loss.grid(True, which="major", alpha=0.3)
+    off_chart = EdgeMark(ax_loss)
     title = ax_loss.set_title("", fontsize=9)
     ax.set_title(f"the loss J(w) over the weights\nL = {fit.L:.3g}, mu = {fit.mu:.3g}, "
                  f"2/L = {limit:.3g}", fontsize=9)
+    top = ax_loss.get_ylim()[1]
 
     def update(lr, steps, w0, w1):
         with np.errstate(all="ignore"):
-            trajectory = np.asarray(gd(fit.grad, np.array([w0, w1]), lr, steps))
-        shown = _visible(trajectory, box)
+            trajectory = np.asarray(gd(fit.grad, np.array([w0, w1]), lr, max_steps))
+        shown = _visible(trajectory[:steps + 1], box)
         path.set_data(shown[:, 0], shown[:, 1])
         first.set_data([w0], [w1])
         gap = _gaps(fit, trajectory)
-        curve.set_data(np.arange(len(gap)), gap)
-        ax_loss.set_xlim(0, max(steps, 1))
-        ax_loss.set_ylim(max(gap.min() / 5, 1e-16), max(gap.max() * 5, 1e-12))
+        t = np.arange(len(gap))
+        curve.set_data(t[:steps + 1], gap[:steps + 1])
+        later.set_data(t[steps:], gap[steps:])
+        now.set_data(t[steps:steps + 1], gap[steps:steps + 1])
+        above = np.flatnonzero(gap > top)
+        if above.size:
+            off_chart.show(int(above[0]), float(gap[above[0]]),
+                           f"leaves the chart at step {above[0]}; "
+                           f"J - J* = {gap[-1]:.1e} at step {len(gap) - 1}")
+        else:
+            off_chart.hide()
         title.set_text(f"lr = {lr:.3g} = {lr / limit:.2f} x 2/L: {_regime(lr, fit)}")
 
     explorer = Explorer(
@@ -231,7 +265,9 @@ def descent_explorer(x=None, y=None, *, gradient_descent=None, box=None, lr=None
         w0=slider(float(start[0]), *box[0], description="start w0"),
         w1=slider(float(start[1]), *box[1], description="start w1"),
     )
-    explorer.artists = {"path": path, "start": first, "loss": curve, "title": title}
+    explorer.artists = {"path": path, "start": first, "loss": curve, "later": later,
+                        "now": now, "off_chart": (off_chart.marker, off_chart.text),
+                        "title": title}
     explorer.fit = fit
     return explorer
 
@@ -398,6 +434,7 @@ def gradient_noise_explorer(x=None, y=None, *, w=None, batch_sizes=(1, 2, 5, 10,
                   label="tr(Sigma)/B (N-B)/(N-1)")
     ax_var.loglog(Bs, np.trace(Sigma) / Bs, ":", color="0.5", label="tr(Sigma)/B")
     here, = ax_var.loglog([], [], "o", ms=12, mfc="none", mec="C0", mew=2)
+    ax_var.set(xlim=ax_var.get_xlim(), ylim=ax_var.get_ylim())  # fixed: update never rescales
     ax_var.set_xlabel("batch size B")
     ax_var.set_ylabel("tr Cov(batch gradient)")
     ax_var.legend(fontsize=8, loc="lower left")

@@ -74,7 +74,8 @@ def training_replay(X, y, history, names=("x1", "x2"), n=120):
     errors = [h[2] for h in history]
     ax_err.plot(errors, color="grey", lw=1)
     (marker,) = ax_err.plot([], [], "o", color="black")
-    ax_err.set(xlabel="update", ylabel="misclassified points", title="errors during training")
+    ax_err.set(xlabel="update", ylabel="misclassified points", title="errors during training",
+               xlim=ax_err.get_xlim(), ylim=ax_err.get_ylim())  # fixed: update never rescales
     title = ax.set_title("")
 
     def update(t):

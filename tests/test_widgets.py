@@ -131,7 +131,9 @@ def test_layered_frames_equal_full_redraws(verify):
         explorer.set(a=float(a))
         assert explorer.last_error is None, explorer.last_error
     hows = [t[2] for t in explorer.timings]
-    assert hows[:2] == ["full", "plan"] and hows[2:] == ["layers"] * 7, hows
+    # a = 1 was drawn when the explorer was made: its frame is kept and sent again
+    assert hows[:2] == ["full", "plan"] and hows[2:] == ["layers"] * 2 + ["cached"] + \
+        ["layers"] * 4, hows
     assert explorer._frames.why == "first plan"
     kinds = [kind for kind, _, _ in explorer._frames.plan["layers"]]
     # the image moves under static points (a static layer above it), then line and title (svg)
@@ -294,3 +296,81 @@ def test_a_stateful_explorer_is_not_probed():
     assert calls == [0.5]  # no probe: its state could not be undone
     explorer.set(a=0.7)
     assert [t[2] for t in explorer.timings] == ["full", "plan"]
+
+
+def _line_explorer(**kwargs):
+    fig, ax = figure()
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    (line,) = ax.plot([0, 1], [0, 0.5])
+    title = ax.set_title("")
+
+    def update(a):
+        line.set_ydata([0, a])
+        title.set_text(f"a = {a:.2f}")
+
+    return Explorer(fig, update, a=widgets.FloatSlider(0.5, min=0, max=1, step=0.1), **kwargs)
+
+
+def _svg_layers(explorer):
+    return [w.value for w in explorer._frames._widgets if isinstance(w, widgets.HTML)]
+
+
+def _moved_fresh(a):
+    explorer = _line_explorer()
+    explorer.set(a=a)
+    return explorer
+
+
+def test_a_frame_rendered_ahead_is_the_frame_a_move_would_draw():
+    explorer = _line_explorer()
+    assert explorer.render_ahead({"a": 0.6})
+    frame = explorer._cache[explorer._key({"a": 0.6})][1]
+    assert explorer.png() == _line_explorer().png()  # the artists are put back for a picture
+    explorer.set(a=0.6)
+    assert explorer.timings[-1][2] == "cached"
+    assert all(widget.value == shown for widget, shown in frame)
+    fresh = _moved_fresh(0.6)
+    assert fresh.timings[-1][2] == "layers"  # computed, not kept
+    assert _svg_layers(fresh) == _svg_layers(explorer) and fresh.png() == explorer.png()
+
+
+def test_after_frames_ahead_a_computed_move_still_shows_its_values():
+    """Frames rendered ahead leave the artists at their values: a move to values whose frame
+    was not kept must still send (even when update changes nothing matplotlib can see)."""
+    explorer = _line_explorer()
+    explorer.render_ahead({"a": 0.7})
+    explorer._cache.clear()
+    explorer.set(a=0.7)
+    assert explorer.timings[-1][2] == "layers"
+    fresh = _moved_fresh(0.7)
+    assert _svg_layers(explorer) == _svg_layers(fresh) and explorer.png() == fresh.png()
+
+
+def test_in_a_running_kernel_the_neighbours_of_a_move_are_rendered_while_idle():
+    import asyncio
+
+    async def student():
+        explorer = _line_explorer()
+        await asyncio.sleep(0.3)  # idle: the frames next to the first one are rendered
+        explorer.set(a=0.6)
+        await asyncio.sleep(0.3)
+        explorer.set(a=0.7)
+        explorer.set(a=0.5)
+        return explorer
+
+    explorer = asyncio.run(student())
+    assert [t[2] for t in explorer.timings][-3:] == ["cached"] * 3
+    assert len(explorer.ahead_timings) >= 4
+
+
+def test_a_stateful_explorer_renders_nothing_ahead():
+    import asyncio
+
+    async def student():
+        explorer = _line_explorer(stateful=True)
+        explorer.set(a=0.6)
+        await asyncio.sleep(0.2)
+        return explorer
+
+    explorer = asyncio.run(student())
+    assert not explorer.ahead_timings and not explorer._cache

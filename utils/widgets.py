@@ -27,12 +27,13 @@ checked on every frame against a full redraw.
 Works the same with or without ``%matplotlib widget``: the figure never goes through pyplot.
 Errors in ``update`` are shown under the figure instead of vanishing into the browser's log.
 """
+import asyncio
 import itertools
 import os
 import time
 import traceback
 import weakref
-from collections import deque
+from collections import OrderedDict, deque
 from operator import attrgetter
 
 import ipywidgets as widgets
@@ -92,8 +93,20 @@ class Explorer:
             changed), in milliseconds.
         timings: the latest moves' ``(update_ms, total_ms, how)``; ``how`` says how the frame
             was drawn: "full" (one PNG of the whole figure), "plan" (the layers were worked out
-            again, then sent), "layers" (only the changed layers re-sent) or "none".
+            again, then sent), "layers" (only the changed layers re-sent), "cached" (a frame
+            rendered ahead, sent as it was) or "none".
+        ahead_timings: ``(update_ms, total_ms)`` of the frames rendered ahead.
+
+    Frames ahead: once a move is shown, while the kernel is idle, the frames one and two steps
+    either side of the control just moved (every control after the first frame) are rendered
+    and kept (a few at a time, so a key press waits at most one frame). A student stepping a
+    slider then gets a frame that only has to be sent. Only in a running kernel (nothing is
+    scheduled without an event loop), and not for a stateful ``update``.
     """
+
+    AHEAD = (1, -1, 2, -2)  # steps of the moved control rendered ahead, nearest first
+    CACHE = 256  # frames kept (each a few kB to some tens of kB)
+    IDLE_S = 0.02  # rendering ahead starts this long after a move: key repeats come first
 
     def __init__(self, fig, update, stateful=False, **controls):
         if not isinstance(fig.canvas, FigureCanvasAgg):  # e.g. plt.subplots under ipympl
@@ -105,6 +118,11 @@ class Explorer:
         self.last_error = None
         self.last_update_ms = None
         self.timings = deque(maxlen=500)
+        self.ahead_timings = deque(maxlen=500)
+        self.stateful = stateful
+        self._cache = OrderedDict()  # values' key -> (plan epoch, rendered frame)
+        self._shown = self._figure = None  # keys of what the browser shows, what fig holds
+        self._ahead, self._ahead_handle = [], None
         self._frames = _Frames(fig)
         self.view = self._frames.view
         for control in controls.values():
@@ -118,6 +136,7 @@ class Explorer:
             # of milliseconds): a probe move marks what moves change, then the values drawn.
             self._probe()
             self.refresh()
+            self._render_ahead(list(controls))
 
     @property
     def values(self):
@@ -131,11 +150,17 @@ class Explorer:
 
     def png(self):
         """The figure as it is now, drawn whole by Agg, as PNG bytes (what the layers show)."""
+        key = self._key(self.values)
+        if key is None or key != self._figure:  # frames rendered ahead moved the artists
+            self._update(**self.values)
+            self._figure = key
         FigureCanvasAgg.draw(self.fig.canvas)
         return svg.png(np.asarray(self.fig.canvas.get_renderer().buffer_rgba()))
 
     def _on_change(self, change):
         self.refresh()
+        names = [n for n, c in self.controls.items() if c is change["owner"]]
+        self._render_ahead(names)
 
     def _probe(self):
         """Call ``update`` once with every control one step away (``update`` depends on the
@@ -145,49 +170,169 @@ class Explorer:
         except Exception:
             pass
 
-    def refresh(self):
-        """Call ``update`` with the current values and redraw; show any error in the cell."""
-        start = time.perf_counter()
+    # -- frames rendered ahead --------------------------------------------------------------
+    def _key(self, values):
+        """A hashable key for a set of control values (grid positions), or None."""
         try:
-            self._update(**self.values)
+            key = tuple(_grid_key(self.controls[n], v) for n, v in sorted(values.items()))
+            hash(key)
+        except (TypeError, ValueError):
+            return None
+        return key
+
+    def _render_ahead(self, names):
+        """Schedule the frames next to the current values of controls ``names``."""
+        if self.stateful:
+            return
+        try:
+            loop = asyncio.get_running_loop()  # a kernel handling a message or a cell
+        except RuntimeError:
+            return
+        here = self.values
+        self._ahead = [{**here, name: value} for step in self.AHEAD for name in names
+                       for value in _neighbours(self.controls[name], step)]
+        if self._ahead_handle is not None:
+            self._ahead_handle.cancel()
+        self._ahead_handle = loop.call_later(self.IDLE_S, self._next_ahead)
+
+    def _next_ahead(self):
+        """Render one frame ahead, then give the event loop back (a key press may be waiting)."""
+        self._ahead_handle = None
+        while self._ahead:
+            values = self._ahead.pop(0)
+            key = self._key(values)
+            if key is None or key in self._cache or key == self._key(self.values):
+                continue
+            self.render_ahead(values)
+            break
+        if self._ahead:
+            self._ahead_handle = asyncio.get_running_loop().call_soon(self._next_ahead)
+
+    def render_ahead(self, values):
+        """Render (and keep) the frame of ``values`` without showing it; False if it cannot be
+        (an error, or the current layer plan does not cover it)."""
+        start = time.perf_counter()
+        key = self._key(values)
+        self._figure = key
+        try:
+            self._update(**values)
+            updated = time.perf_counter()
+            if key is None or not self._frames.reusable():
+                return False
+            frame = self._frames.render()
+        except Exception:
+            return False
+        self._keep(key, frame)
+        self.ahead_timings.append(((updated - start) * 1e3, (time.perf_counter() - start) * 1e3))
+        return True
+
+    def _keep(self, key, frame):
+        self._cache[key] = (self._frames.epoch, frame)
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.CACHE:
+            self._cache.popitem(last=False)
+
+    def refresh(self):
+        """Show the frame of the current values: one rendered ahead if there is, else call
+        ``update`` and redraw; show any error in the cell."""
+        start = time.perf_counter()
+        values = self.values
+        key = None if self.stateful else self._key(values)  # a stateful frame is not kept
+        kept = self._cache.get(key) if key is not None else None
+        if kept is not None and kept[0] == self._frames.epoch:
+            self._frames.apply(kept[1])
+            self._shown = key
+            self._clear_error()
+            self.last_update_ms = (time.perf_counter() - start) * 1e3
+            self.timings.append((0.0, self.last_update_ms, "cached"))
+            return
+        try:
+            self._update(**values)
             updated = time.perf_counter()
             how = self._frames.draw()
+            if how == "none" and self._shown != key and self._frames.plan is not None:
+                self._frames._send()  # nothing changed since the frames ahead: show it anyway
+                how = "layers"
+            self._figure = self._shown = key
+            if how in ("layers", "plan") and key is not None:
+                self._keep(key, self._frames.render())
         except Exception:
             self.last_error = traceback.format_exc()
             self.errors.outputs = ()  # works with or without a front end, unlike clear_output
             self.errors.append_stderr(self.last_error)
             return
-        if self.last_error is not None:
-            self.last_error = None
-            self.errors.outputs = ()
+        self._clear_error()
         end = time.perf_counter()
         self.last_update_ms = (end - start) * 1e3
         self.timings.append(((updated - start) * 1e3, self.last_update_ms, how))
+
+    def _clear_error(self):
+        if self.last_error is not None:
+            self.last_error = None
+            self.errors.outputs = ()
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def _step_away(control):
-    """A valid value for ``control`` other than its current one (the same if there is none)."""
-    value = control.value
+def _grid(control, value):
+    """``(position, value_at, count)``: where ``value`` sits on the positions the control can
+    take (a fraction between two of them), the value at a position, how many there are; None
+    for a control without positions."""
     options = getattr(control, "options", None)
     if options is not None:  # Dropdown, SelectionSlider, ToggleButtons, ...
-        if len(options) < 2 or control.index is None:
-            return value
-        item = options[control.index + 1 if control.index + 1 < len(options) else 0]
-        return item[1] if isinstance(item, tuple) and len(item) == 2 else item
+        values = [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in options]
+        matches = [i for i, v in enumerate(values) if v is value or v == value]
+        return (matches[0], values.__getitem__, len(values)) if matches else None
     if isinstance(value, bool):
-        return not value
+        return int(value), bool, 2
+    if not all(hasattr(control, k) for k in ("min", "max", "step")) or not control.step:
+        return None
+    low, step = control.min, control.step
+    count = int(np.floor((control.max - low) / step + 1e-9)) + 1
     if hasattr(control, "base"):  # FloatLogSlider: min, max and step are exponents
-        exponent = np.log(value) / np.log(control.base) if value > 0 else control.min
-        exponent += control.step if exponent + control.step <= control.max else -control.step
-        return control.base ** exponent
-    if all(hasattr(control, k) for k in ("min", "max", "step")) and control.step:
-        moved = value + control.step if value + control.step <= control.max else \
-            value - control.step
-        return type(value)(moved)
-    return value
+        if value <= 0:
+            return None
+        exponent = np.log(value) / np.log(control.base)
+        at = lambda i: float(control.base ** (low + i * step))  # noqa: E731
+    else:
+        exponent, kind = value, type(value)
+        at = lambda i: kind(low + i * step)  # noqa: E731
+    position = (exponent - low) / step
+    if abs(position - round(position)) < 1e-6:
+        position = int(round(position))
+    return position, at, count
+
+
+def _grid_key(control, value):
+    """The key of ``value`` for ``control``: its position if it is on one."""
+    found = _grid(control, value)
+    return ("at", found[0]) if found is not None and isinstance(found[0], int) else \
+        ("value", value)
+
+
+def _neighbours(control, step):
+    """Values ``step`` positions away from the control's current one: one on a grid; from
+    between two positions, the next one and the one ``step`` away (a browser snaps either way)."""
+    found = _grid(control, control.value)
+    if found is None:
+        return []
+    position, at, count = found
+    if isinstance(position, int):
+        positions = [position + step]
+    else:
+        nearest = int(np.ceil(position)) if step > 0 else int(np.floor(position))
+        positions = sorted({nearest + step - (1 if step > 0 else -1), int(round(position + step))})
+    return [at(i) for i in positions if 0 <= i < count]
+
+
+def _step_away(control):
+    """A valid value for ``control`` other than its current one (the same if there is none)."""
+    for step in (1, -1):
+        for value in _neighbours(control, step):
+            if value != control.value:
+                return value
+    return control.value
 
 
 def slider(value, low, high, step=None, description="", readout_format=".2f", **kwargs):
@@ -272,6 +417,7 @@ class _Frames:
         _place(self._style, 0, 0)
         self._pool = {"svg": [], "image": [], "static": []}  # layer widgets, reused
         self._svg = {}  # SVGRenderer per svg layer widget
+        self.epoch = 0  # counts the plans: a rendered frame fits the plan it was made for
 
     # -- public -----------------------------------------------------------------------------
     def draw(self):
@@ -320,6 +466,7 @@ class _Frames:
             self.why = "full redraws: " + traceback.format_exc(limit=1).strip().splitlines()[-1]
             self.enabled = False  # a student: never an error from layering, a full redraw
         self.plan = None
+        self.epoch += 1
         self._full()
         return "full"
 
@@ -444,6 +591,7 @@ class _Frames:
                     layers[-1][1].append(op)
                 else:
                     layers.append(["svg", [op], None])
+        self.epoch += 1  # frames rendered for an earlier plan no longer fit
         self.plan = {"background": background, "layers": layers, "layout": self._layout(),
                      "axes": self._axes_state(),
                      "drawn": {a for a in self._leaves() if _draws_something(a)}}
@@ -504,16 +652,45 @@ class _Frames:
 
     # -- frames ------------------------------------------------------------------------------
     def _send(self):
-        """Draw each moving layer (SVG, or an image at data size) into its widget."""
+        self.apply(self.render())
+
+    def render(self):
+        """Draw each moving layer of the plan as it is now: [(widget, what to show)] (SVG
+        markup, or an image's data URL and its place)."""
+        frame = []
         for (kind, artists, _), widget in zip(self.plan["layers"], self._widgets):
             if kind == "svg":
                 renderer = self._svg[widget]
                 renderer.begin()
                 for a in artists:
                     a.draw(renderer)
-                widget.value = renderer.document(renderer.end())
+                frame.append((widget, renderer.document(renderer.end())))
             elif kind == "image":
-                self._send_image(widget, artists[0])
+                frame.append((widget, self._render_image(widget, artists[0])))
+        return frame
+
+    def apply(self, frame):
+        """Send a rendered frame (traits that did not change send nothing)."""
+        for widget, shown in frame:
+            if isinstance(shown, str):
+                widget.value = shown
+            else:
+                value, box, blocky = shown
+                _place(widget, *box)
+                if blocky:
+                    widget.add_class("course-pixelated")
+                else:
+                    widget.remove_class("course-pixelated")
+                widget.value = value
+
+    def reusable(self):
+        """Whether the current plan can draw the figure as it is now (no new movers, no axes
+        rescaled, same layout); leaves the stale flags as they are."""
+        if self.plan is None or not self.enabled:
+            return False
+        changed, rescaled = self._changed(), self._rescaled()
+        uncovered = {a for a in changed if a not in self.movers and a.axes not in self.whole}
+        return not uncovered and rescaled <= self.whole and self._same_layout()
 
     def _image_box(self, image):
         """Where an image lands (left, top, width, height in pixels from the top left, rows
@@ -539,7 +716,7 @@ class _Frames:
         canvas_h = self.canvas.get_width_height()[1]
         return im, (x0, canvas_h - y1, x1 - x0, y1 - y0), flip_rows, flip_cols
 
-    def _send_image(self, widget, image):
+    def _render_image(self, widget, image):
         found = self._image_box(image)
         if found is None:
             raise svg.Unsupported("an image left its place")
@@ -550,18 +727,14 @@ class _Frames:
         if alpha < 1:
             im = im.copy()
             im[..., 3] = (im[..., 3] * alpha + 0.5).astype(np.uint8)
-        _place(widget, width, height, left, top)
         # matplotlib's 'auto' interpolation: nearest when zoomed in 3x or more, else smoothed
         interpolation = image.get_interpolation()
         blocky = interpolation in ("nearest", "none") or (
             interpolation in ("auto", "antialiased")
             and width >= 3 * im.shape[1] and height >= 3 * im.shape[0])
-        if blocky:
-            widget.add_class("course-pixelated")
-        else:
-            widget.remove_class("course-pixelated")
         png = svg.png(im)
-        widget.value = svg.data_url(png).encode() if widget.format == "url" else png
+        value = svg.data_url(png).encode() if widget.format == "url" else png
+        return value, (width, height, left, top), blocky
 
     def _verify(self):
         """Check the plan against a full redraw (tests): the background, each mover drawn by

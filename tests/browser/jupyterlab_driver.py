@@ -609,20 +609,22 @@ class Notebook:
             return "ArrowRight"
         return "ArrowLeft" if float(now) >= float(high) else "ArrowRight"
 
-    def latency(self, explorer, presses=15, settle_ms=120):
-        """Median-ready list of latencies (ms) over ``presses`` key presses, alternating sides.
+    def latency(self, explorer, presses=15, settle_ms=120, before_each=None):
+        """Latencies (ms) of ``presses`` key presses stepping the main control one way (back
+        at the end of its range), as a student steps a slider.
 
         Between presses the kernel is allowed to go idle and the last frame to land, so each
-        press is measured alone, as a student stepping a slider sees it.
+        press is measured alone. ``before_each()`` is called before each press (e.g. to make
+        the kernel forget the frames it rendered ahead).
         """
         control = self.main_control(explorer)
         control.scroll_into_view_if_needed()
-        first = self._direction(control)
-        other = {"ArrowRight": "ArrowLeft", "ArrowLeft": "ArrowRight",
-                 "ArrowDown": "ArrowUp", "ArrowUp": "ArrowDown", "click": "click"}[first]
         times = []
-        for i in range(presses):
-            times.append(self.press(explorer, first if i % 2 == 0 else other))
+        for _ in range(presses):
+            if before_each is not None:
+                before_each()
+                self.wait_idle()
+            times.append(self.press(explorer, self._direction(control)))
             self.wait_idle()
             self.page.wait_for_timeout(settle_ms)
         return times

@@ -120,11 +120,14 @@ class SVGRenderer(RendererBase):
     fragment (elements only; :meth:`document` wraps fragments into an ``<svg>``).
     """
 
-    def __init__(self, agg, prefix="s"):
+    def __init__(self, agg, prefix="s", glyphs=None):
         super().__init__()
         self.agg = agg
         self.width, self.height = agg.get_canvas_width_height()
         self.prefix = prefix  # ids must be unique in the page: one prefix per layer
+        # None: glyph outlines go in each fragment; a dict: they are collected there (id ->
+        # path data) for the caller to define once in the page (see glyph_defs)
+        self.glyphs = glyphs
         self._parts, self._clip, self._ids, self._defined = [], None, 0, set()
 
     # -- the matplotlib renderer API --------------------------------------------------------
@@ -253,7 +256,9 @@ class SVGRenderer(RendererBase):
         for ident, d, gx, gy in _glyphs(s, prop):
             if not d:
                 continue  # a space
-            if ident not in self._defined:
+            if self.glyphs is not None:
+                self.glyphs[ident] = d
+            elif ident not in self._defined:
                 self._defined.add(ident)
                 parts.append(f'<defs><path id="{ident}" d="{d}"/></defs>')
             parts.append(f'<use href="#{ident}" x="{round(gx)}" y="{round(gy)}"/>')
@@ -350,6 +355,13 @@ class SVGRenderer(RendererBase):
             w, h = round((x1 - x0) * SCALE), round((y1 - y0) * SCALE)
             self._parts.append(f'<svg x="{x}" y="{y}" width="{w}" height="{h}" '
                                f'viewBox="{x} {y} {w} {h}" overflow="hidden">')
+
+
+def glyph_defs(glyphs):
+    """An invisible ``<svg>`` defining glyph outlines (id -> path data) for the whole page."""
+    paths = "".join(f'<path id="{ident}" d="{d}"/>' for ident, d in glyphs.items())
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0" '
+            f'style="position:absolute"><defs>{paths}</defs></svg>')
 
 
 def _affine(transform):

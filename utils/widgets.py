@@ -417,6 +417,10 @@ class _Frames:
         _place(self._style, 0, 0)
         self._pool = {"svg": [], "image": [], "static": []}  # layer widgets, reused
         self._svg = {}  # SVGRenderer per svg layer widget
+        # glyph outlines the SVG layers use, defined once in the page (a text that changes on
+        # every move then sends only where its glyphs go)
+        self._glyphs, self._defs, self._defined = {}, widgets.HTML(), 0
+        _place(self._defs, 0, 0)
         self.epoch = 0  # counts the plans: a rendered frame fits the plan it was made for
 
     # -- public -----------------------------------------------------------------------------
@@ -573,24 +577,30 @@ class _Frames:
             raise _NoGain
         everything = {op for ops in redrawn for op in ops}
         background = self._render_without(everything, groups)
-        layers = []  # [kind, artists, static pixels]: kind "svg", "image" or "static"
+        # each cluster (groups that overlap) in draw order: runs of movers and of static
+        # artists after the first mover; images alone (each is its own <img>)
+        queues = []
         for ops in redrawn:
-            run = []
-            for op in ops + [None]:
-                if op is not None and not self._moves(op):
-                    run.append(op)
-                    continue
-                if run:
-                    layers.append(["static", run, self._layer(run)])
-                    run = []
-                if op is None:
-                    continue
-                if isinstance(op, AxesImage) and self._image_box(op) is not None:
-                    layers.append(["image", [op], None])
-                elif layers and layers[-1][0] == "svg":
-                    layers[-1][1].append(op)
+            items = []
+            for op in ops:
+                kind = ("static" if not self._moves(op) else
+                        "image" if isinstance(op, AxesImage) and self._image_box(op) is not None
+                        else "svg")
+                if items and items[-1][0] == kind != "image":
+                    items[-1][1].append(op)
                 else:
-                    layers.append(["svg", [op], None])
+                    items.append((kind, [op]))
+            queues.append(items)
+        # clusters do not overlap, so their layers may interleave freely: merge the runs of
+        # the same kind at the heads of the clusters (fewer layers, fewer messages per move)
+        layers = []  # [kind, artists, static pixels]: kind "svg", "image" or "static"
+        while any(queues):
+            kind = next(q[0][0] for q in queues if q)
+            artists = []
+            for q in queues:
+                if q and q[0][0] == kind and not (kind == "image" and artists):
+                    artists += q.pop(0)[1]
+            layers.append([kind, artists, self._layer(artists) if kind == "static" else None])
         self.epoch += 1  # frames rendered for an earlier plan no longer fit
         self.plan = {"background": background, "layers": layers, "layout": self._layout(),
                      "axes": self._axes_state(),
@@ -613,9 +623,10 @@ class _Frames:
                 _place(widget, *self.canvas.get_width_height())
                 if widget not in self._svg:
                     self._svg[widget] = svg.SVGRenderer(
-                        self.canvas.get_renderer(), prefix=f"{self._prefix}l{len(self._svg)}")
+                        self.canvas.get_renderer(), prefix=f"{self._prefix}l{len(self._svg)}",
+                        glyphs=self._glyphs)
             self._widgets.append(widget)
-        self.view.children = [self.background, *self._widgets, self._style]
+        self.view.children = [self.background, *self._widgets, self._style, self._defs]
 
     def _render_without(self, left_out, groups):
         """The figure drawn without ``left_out`` (no layout engine: places stay as they are)."""
@@ -667,6 +678,9 @@ class _Frames:
                 frame.append((widget, renderer.document(renderer.end())))
             elif kind == "image":
                 frame.append((widget, self._render_image(widget, artists[0])))
+        if len(self._glyphs) > self._defined:  # new glyphs: define them before they are used
+            self._defs.value = svg.glyph_defs(self._glyphs)
+            self._defined = len(self._glyphs)
         return frame
 
     def apply(self, frame):

@@ -1,12 +1,13 @@
 """What a student feels in JupyterLab, measured in headless Chromium.
 
 - The floor: a slider whose kernel callback only sets a text label. Key press on the slider
-  handle to the label's text changing: the cost of the round trip alone.
+  handle to the label's text changing: the cost of the round trip alone. It is a cell added
+  at the end of (a copy of) each notebook and measured before and after each explorer, in the
+  same page and kernel, and each explorer's ratio is to its notebook's floor.
 - Each explorer of each lecture notebook: key press on its main control (first slider, else
   first dropdown) to its figure fully redrawn (the last of its layers that changed: an SVG
   layer replaced or an image layer decoded); the median over repeated presses, and its ratio
-  to the floor's median (goal: at most 1.3). The floor is measured
-  again before each notebook, in the same browser and server, so both see the same machine.
+  to its notebook's floor (goal: at most 1.3).
 - Stepping (arrow keys, as a student steps a slider) gets frames the kernel rendered ahead
   while idle; "cold" is the same presses with every kept frame forgotten before each, so each
   frame is drawn on the move.
@@ -69,36 +70,45 @@ def run(lectures_dir, presses=15, log=print):
         names = lectures_in(lectures_dir)
         for name in names:
             shutil.copytree(Path(lectures_dir) / name, work / name)
-        driver.write_floor_notebook(work / "floor.ipynb")
+            _add_floor_cell(work / name / f"{name}.ipynb")
         with driver.JupyterLab(work) as lab, driver.Browser() as browser:
             return _measure(lab, browser, names, presses, log), None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _add_floor_cell(path):
+    """The floor slider as the last cell of (a copy of) the notebook: measured in the same page
+    and kernel as the notebook's explorers, so both see the same DOM, kernel and machine."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(driver.FLOOR_CODE))
+    nbformat.write(nb, str(path))
+
+
 def _measure(lab, browser, names, presses, log):
-    floor_nb = lab.open(browser, "floor.ipynb")
-    floor_nb.run_all()
-    floor_widget = floor_nb.widgets()[0]
-    floor = []
-    explorers, notebooks = [], []
-    try:
-        for name in names:
-            floor += floor_nb.latency(floor_widget, presses)
-            log(f"  floor so far: {_median(floor):.1f} ms")
-            nb = lab.open(browser, f"{name}/{name}.ipynb")
-            try:
-                notebooks.append(_run_notebook(nb, name, log))
-                explorers += _explorers(nb, name, presses, log)
-            finally:
-                nb.close()
-        floor += floor_nb.latency(floor_widget, presses)
-    finally:
-        floor_nb.close()
-    floor_ms = _median(floor)
+    floor, explorers, notebooks = [], [], []
+    for name in names:
+        nb = lab.open(browser, f"{name}/{name}.ipynb")
+        try:
+            notebooks.append(_run_notebook(nb, name, log))
+            floor_widget = nb.widgets()[-1]  # the floor cell, last
+            here = []
+            for row in _explorers(nb, name, presses, log,
+                                  between=lambda: here.extend(nb.latency(floor_widget, presses))):
+                explorers.append(row)
+            floor += here
+            for row in explorers:
+                if row["notebook"] == name:
+                    row["floor_ms"] = _median(here)
+            log(f"  floor in {name}: {_median(here):.1f} ms")
+        finally:
+            nb.close()
     for row in explorers:
-        row["ratio"] = row["median_ms"] / floor_ms if row["median_ms"] and floor_ms else None
-    return {"floor": floor, "floor_ms": floor_ms, "explorers": explorers,
+        row["ratio"] = (row["median_ms"] / row["floor_ms"]
+                        if row["median_ms"] and row.get("floor_ms") else None)
+    return {"floor": floor, "floor_ms": _median(floor), "explorers": explorers,
             "notebooks": notebooks}
 
 
@@ -131,12 +141,14 @@ for _e in _w.live_explorers():
 """
 
 
-def _explorers(nb, name, presses, log):
+def _explorers(nb, name, presses, log, between):
+    """Each explorer, stepping then cold; ``between()`` (the floor) before each and after."""
     rows = []
     found = nb.explorers()
     for e in found:
         nb.wait_rendered(e)
     for e in found:
+        between()
         before = _recorded(nb).get(e["model_id"], {"timings": []})
         times = nb.latency(e, presses)
         middle = _recorded(nb).get(e["model_id"], {"timings": []})
@@ -162,6 +174,7 @@ def _explorers(nb, name, presses, log):
             f" ms stepping ({row['cached']}/{row['moves']} frames ready), "
             f"{row['cold_ms'] or float('nan'):.1f} ms cold; a frame takes "
             f"{row['frame_ms'] or float('nan'):.1f} ms in the kernel")
+    between()
     return rows
 
 

@@ -106,7 +106,8 @@ class Explorer:
 
     AHEAD = (1, -1, 2, -2)  # steps of the moved control rendered ahead, nearest first
     CACHE = 256  # frames kept (each a few kB to some tens of kB)
-    IDLE_S = 0.02  # rendering ahead starts this long after a move: key repeats come first
+    IDLE_S = 0.05  # rendering ahead starts this long after a move: the browser draws the move,
+    # and a held arrow key (about 30 repeats a second) is served first
 
     def __init__(self, fig, update, stateful=False, **controls):
         if not isinstance(fig.canvas, FigureCanvasAgg):  # e.g. plt.subplots under ipympl
@@ -420,6 +421,7 @@ class _Frames:
         # glyph outlines the SVG layers use, defined once in the page (a text that changes on
         # every move then sends only where its glyphs go)
         self._glyphs, self._defs, self._defined = {}, widgets.HTML(), 0
+        self._defs.add_class("course-defs")  # draws nothing (benchmarks ignore its changes)
         _place(self._defs, 0, 0)
         self.epoch = 0  # counts the plans: a rendered frame fits the plan it was made for
 

@@ -58,8 +58,11 @@ PAGE_HOOKS = """
     if (!figure.__watched) {
       figure.__watched = true;
       const note = () => { if (figure.__changes) figure.__changes.push(performance.now()); };
-      new MutationObserver((records) => {
-        if (records.some(r => r.type !== 'attributes' || r.target.tagName !== 'IMG')) note();
+      const shown = (node) => !(node.closest && node.closest('.course-defs'))
+                              && !(node.parentElement && node.parentElement.closest('.course-defs'));
+      new MutationObserver((records) => {  // not glyph definitions: they draw nothing
+        if (records.some(r => (r.type !== 'attributes' || r.target.tagName !== 'IMG')
+                              && shown(r.target))) note();
       }).observe(figure, {childList: true, characterData: true, subtree: true,
                           attributes: true, attributeFilter: ['style', 'class']});
       figure.addEventListener('load', (e) => { if (e.target.tagName === 'IMG') note(); }, true);

@@ -139,12 +139,14 @@ class SVGRenderer(RendererBase):
         self._set_clip(None)
         return "".join(self._parts)
 
-    def document(self, fragment):
-        """``fragment`` as a complete ``<svg>`` the size of the figure."""
+    def document(self, fragment, z=None):
+        """``fragment`` as a complete ``<svg>`` the size of the figure (at CSS ``z-index``
+        ``z`` when given)."""
         w, h = self.width, self.height
+        place = "display:block" if z is None else f"z-index:{z}"
         return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:g}" height="{h:g}" '
                 f'viewBox="0 0 {round(w * SCALE)} {round(h * SCALE)}" '
-                f'style="display:block;pointer-events:none">{fragment}</svg>')
+                f'style="{place};pointer-events:none">{fragment}</svg>')
 
     def flipy(self):
         return False  # y arrives up, as for Agg; every primitive below flips it

@@ -363,9 +363,52 @@ def _axes_order(ax):
 
 
 _STYLE = """<style>
+.course-figure { contain: strict; }
+.course-figure > :not(.course-movers) { contain: strict; }
+.course-figure .course-z1 { z-index: 1; }
+.course-figure .course-z2 { z-index: 2; }
+.course-figure .course-z3 { z-index: 3; }
+.course-figure .course-z4 { z-index: 4; }
+.course-figure .course-z5 { z-index: 5; }
+.course-figure .course-z6 { z-index: 6; }
+.course-figure .course-z7 { z-index: 7; }
+.course-figure .course-z8 { z-index: 8; }
+.course-figure .course-z9 { z-index: 9; }
+.course-figure .course-z10 { z-index: 10; }
+.course-figure .course-z11 { z-index: 11; }
+.course-figure .course-z12 { z-index: 12; }
+.course-figure .course-z13 { z-index: 13; }
+.course-figure .course-z14 { z-index: 14; }
+.course-figure .course-z15 { z-index: 15; }
+.course-figure .course-z16 { z-index: 16; }
+.course-figure .course-z17 { z-index: 17; }
+.course-figure .course-z18 { z-index: 18; }
+.course-figure .course-z19 { z-index: 19; }
+.course-figure .course-z20 { z-index: 20; }
+.course-figure .course-z21 { z-index: 21; }
+.course-figure .course-z22 { z-index: 22; }
+.course-figure .course-z23 { z-index: 23; }
+.course-figure .course-z24 { z-index: 24; }
+.course-figure .course-z25 { z-index: 25; }
+.course-figure .course-z26 { z-index: 26; }
+.course-figure .course-z27 { z-index: 27; }
+.course-figure .course-z28 { z-index: 28; }
+.course-figure .course-z29 { z-index: 29; }
+.course-figure .course-z30 { z-index: 30; }
+.course-figure .course-z31 { z-index: 31; }
+.course-figure .course-z32 { z-index: 32; }
+.course-figure .course-z33 { z-index: 33; }
+.course-figure .course-z34 { z-index: 34; }
+.course-figure .course-z35 { z-index: 35; }
+.course-figure .course-z36 { z-index: 36; }
+.course-figure .course-z37 { z-index: 37; }
+.course-figure .course-z38 { z-index: 38; }
+.course-figure .course-z39 { z-index: 39; }
+.course-figure .course-z40 { z-index: 40; }
+.course-figure .course-movers svg { position: absolute; left: 0; top: 0; }
 .course-figure .widget-html-content { line-height: 0; }
 .course-figure .course-pixelated { image-rendering: pixelated; }
-</style>"""
+</style>"""  # contain: a layer that changes is laid out and painted alone, not the page
 _IDS = itertools.count()
 _TOKEN = os.urandom(3).hex()  # SVG ids are global to the page: unique per kernel and layer
 
@@ -416,8 +459,9 @@ class _Frames:
         self.view.add_class("course-figure")
         self._style = widgets.HTML(_STYLE)
         _place(self._style, 0, 0)
-        self._pool = {"svg": [], "image": [], "static": []}  # layer widgets, reused
-        self._svg = {}  # SVGRenderer per svg layer widget
+        self._pool = {"image": [], "static": []}  # layer widgets, reused
+        self._movers = widgets.HTML()  # every SVG layer, each an <svg> at its z-index
+        self._movers.add_class("course-movers")
         # glyph outlines the SVG layers use, defined once in the page (a text that changes on
         # every move then sends only where its glyphs go)
         self._glyphs, self._defs, self._defined = {}, widgets.HTML(), 0
@@ -608,27 +652,32 @@ class _Frames:
                      "axes": self._axes_state(),
                      "drawn": {a for a in self._leaves() if _draws_something(a)}}
         self._show_background(background)
-        self._widgets = []
+        # the layers' stacking order is their z-index (classes course-z1, course-z2, ...): the
+        # SVG layers all live in one widget (one message per move), the PNGs in their own
+        self._widgets, self._renderers = [], {}
         taken = {kind: 0 for kind in self._pool}
-        for kind, artists, pixels in layers:
+        for z, (kind, artists, pixels) in enumerate(layers, 1):
+            if kind == "svg":
+                self._widgets.append(self._movers)
+                self._renderers[z] = svg.SVGRenderer(
+                    self.canvas.get_renderer(), prefix=f"{self._prefix}l{z}", glyphs=self._glyphs)
+                continue
             pool = self._pool[kind]
             if taken[kind] == len(pool):
-                pool.append(widgets.HTML() if kind == "svg" else
-                            widgets.Image(format=IMAGE_FORMAT if kind == "image" else "png"))
+                pool.append(widgets.Image(format=IMAGE_FORMAT if kind == "image" else "png"))
             widget = pool[taken[kind]]
             taken[kind] += 1
+            for name in [c for c in widget._dom_classes if c.startswith("course-z")]:
+                widget.remove_class(name)
+            widget.add_class(f"course-z{z}")
             if kind == "static":
                 h, w = pixels.shape[:2]
                 _place(widget, w, h)
                 widget.value = svg.png(pixels)
-            elif kind == "svg":
-                _place(widget, *self.canvas.get_width_height())
-                if widget not in self._svg:
-                    self._svg[widget] = svg.SVGRenderer(
-                        self.canvas.get_renderer(), prefix=f"{self._prefix}l{len(self._svg)}",
-                        glyphs=self._glyphs)
             self._widgets.append(widget)
-        self.view.children = [self.background, *self._widgets, self._style, self._defs]
+        _place(self._movers, *self.canvas.get_width_height())
+        shown = [w for w in self._widgets if w is not self._movers]
+        self.view.children = [self.background, *shown, self._movers, self._style, self._defs]
 
     def _render_without(self, left_out, groups):
         """The figure drawn without ``left_out`` (no layout engine: places stay as they are)."""
@@ -670,16 +719,19 @@ class _Frames:
     def render(self):
         """Draw each moving layer of the plan as it is now: [(widget, what to show)] (SVG
         markup, or an image's data URL and its place)."""
-        frame = []
-        for (kind, artists, _), widget in zip(self.plan["layers"], self._widgets):
+        frame, parts = [], []
+        for z, ((kind, artists, _), widget) in enumerate(zip(self.plan["layers"],
+                                                             self._widgets), 1):
             if kind == "svg":
-                renderer = self._svg[widget]
+                renderer = self._renderers[z]
                 renderer.begin()
                 for a in artists:
                     a.draw(renderer)
-                frame.append((widget, renderer.document(renderer.end())))
+                parts.append(renderer.document(renderer.end(), z=z))
             elif kind == "image":
                 frame.append((widget, self._render_image(widget, artists[0])))
+        if parts:
+            frame.append((self._movers, "".join(parts)))
         if len(self._glyphs) > self._defined:  # new glyphs: define them before they are used
             self._defs.value = svg.glyph_defs(self._glyphs)
             self._defined = len(self._glyphs)

@@ -135,9 +135,7 @@ def _run_notebook(nb, name, log):
 _FORGET = """
 import utils.widgets as _w
 for _e in _w.live_explorers():
-    _e._cache.clear(); _e._ahead.clear()
-    if _e._ahead_handle is not None:
-        _e._ahead_handle.cancel(); _e._ahead_handle = None
+    _e.forget()
 """
 
 

@@ -16,8 +16,10 @@ from utils.explorers import mlp as em  # noqa: E402
 
 
 def fast(explorer):
-    """Skip the PNG rendering of each update (Agg): the tests read the artists instead."""
-    explorer._draw = lambda: None
+    """Forget every frame it keeps, so that each move below runs ``update`` and draws (the
+    tests read the artists; a kept frame runs ``update`` too, but they test the full path)."""
+    explorer.CACHE = 0
+    explorer.forget()
     return explorer
 
 

@@ -28,6 +28,7 @@ Works the same with or without ``%matplotlib widget``: the figure never goes thr
 Errors in ``update`` are shown under the figure instead of vanishing into the browser's log.
 """
 import asyncio
+import contextlib
 import itertools
 import os
 import time
@@ -94,7 +95,8 @@ class Explorer:
         timings: the latest moves' ``(update_ms, total_ms, how)``; ``how`` says how the frame
             was drawn: "full" (one PNG of the whole figure), "plan" (the layers were worked out
             again, then sent), "layers" (only the changed layers re-sent), "cached" (a frame
-            rendered ahead, sent as it was) or "none".
+            rendered ahead, sent as it was; ``update`` still runs, so the artists always hold
+            the values shown) or "none".
         ahead_timings: ``(update_ms, total_ms)`` of the frames rendered ahead.
 
     Frames ahead: once a move is shown, while the kernel is idle, the frames one and two steps
@@ -158,7 +160,28 @@ class Explorer:
         FigureCanvasAgg.draw(self.fig.canvas)
         return svg.png(np.asarray(self.fig.canvas.get_renderer().buffer_rgba()))
 
+    def forget(self):
+        """Drop the frames kept or being drawn ahead (when ``update``'s picture for the same
+        values changes: state outside the controls changed)."""
+        self._cache.clear()
+        self._ahead.clear()
+        if self._ahead_handle is not None:
+            self._ahead_handle.cancel()
+            self._ahead_handle = None
+
+    @contextlib.contextmanager
+    def hold(self):
+        """Move several controls at once: one redraw at the end instead of one per control."""
+        self._held = True
+        try:
+            yield self
+        finally:
+            self._held = False
+        self.refresh()
+
     def _on_change(self, change):
+        if getattr(self, "_held", False):
+            return
         self.refresh()
         names = [n for n, c in self.controls.items() if c is change["owner"]]
         self._render_ahead(names)
@@ -208,6 +231,12 @@ class Explorer:
             break
         if self._ahead:
             self._ahead_handle = asyncio.get_running_loop().call_soon(self._next_ahead)
+        elif self._figure != self._key(self.values):  # put the artists back to what is shown
+            try:
+                self._update(**self.values)
+                self._figure = self._key(self.values)
+            except Exception:
+                pass
 
     def render_ahead(self, values):
         """Render (and keep) the frame of ``values`` without showing it; False if it cannot be
@@ -240,12 +269,19 @@ class Explorer:
         values = self.values
         key = None if self.stateful else self._key(values)  # a stateful frame is not kept
         kept = self._cache.get(key) if key is not None else None
-        if kept is not None and kept[0] == self._frames.epoch:
+        if kept is not None and kept[0] != self._frames.epoch:
+            kept = None  # drawn for an earlier plan
+        if kept is not None:
+            try:  # the artists follow the values (cheap), but nothing is drawn
+                self._update(**values)
+            except Exception:
+                kept = None
+        if kept is not None:
             self._frames.apply(kept[1])
-            self._shown = key
+            self._shown = self._figure = key
             self._clear_error()
             self.last_update_ms = (time.perf_counter() - start) * 1e3
-            self.timings.append((0.0, self.last_update_ms, "cached"))
+            self.timings.append((self.last_update_ms, self.last_update_ms, "cached"))
             return
         try:
             self._update(**values)

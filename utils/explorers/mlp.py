@@ -75,45 +75,58 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
         b=slider(p["b1"][unit], *WEIGHT_RANGE, 0.1, "bias b"),
         v=slider(p["W2"][unit, 0], *WEIGHT_RANGE, 0.1, "output v"),
     )
-    state = {"unit": unit, "syncing": False}
+    # p holds the weights as the student set them; the sliders edit the selected unit's.
+    # update() draws from p with that unit's weights taken from the sliders, and changes
+    # nothing: its picture depends on the values it is given (and p's other units) only, so
+    # the explorer can draw frames ahead. p is written by remember(), on real moves only.
+    state = {"unit": unit}
+    ref = {}
 
-    def sync_sliders(j):
-        """Show unit j's weights on the sliders without writing them back."""
-        state["syncing"] = True
-        try:
-            controls["w1"].value = float(p["W1"][0, j])
-            controls["w2"].value = float(p["W1"][1, j])
-            controls["b"].value = float(p["b1"][j])
-            controls["v"].value = float(p["W2"][j, 0])
-        finally:
-            state["syncing"] = False
+    def remember(change):
+        explorer = ref.get("explorer")
+        if explorer is None or state.get("syncing"):
+            return
+        values = explorer.values
+        j = values["unit"]
+        if j != state["unit"]:  # show unit j's weights on the sliders, without writing back
+            state["unit"], state["syncing"] = j, True
+            try:
+                with explorer.hold():
+                    controls["w1"].value = float(p["W1"][0, j])
+                    controls["w2"].value = float(p["W1"][1, j])
+                    controls["b"].value = float(p["b1"][j])
+                    controls["v"].value = float(p["W2"][j, 0])
+                    explorer.forget()  # frames drawn ahead assumed the other units' weights
+            finally:
+                state["syncing"] = False
+            return
+        p["W1"][:, j] = (values["w1"], values["w2"])
+        p["b1"][j], p["W2"][j, 0] = values["b"], values["v"]
+        A_grid[:, j] = np.asarray(g(points @ p["W1"][:, j] + p["b1"][j]), dtype=float)
+        A_data[:, j] = np.asarray(g(X @ p["W1"][:, j] + p["b1"][j]), dtype=float)
+
+    for control in controls.values():  # before the explorer's own: p is current when it draws
+        control.observe(remember, names="value")
 
     def update(unit, w1, w2, b, v):
-        if state["syncing"]:
-            return
-        if unit != state["unit"]:
-            state["unit"] = unit
-            sync_sliders(unit)
-        else:
-            p["W1"][:, unit] = (w1, w2)
-            p["b1"][unit] = b
-            p["W2"][unit, 0] = v
-            z_grid = points @ p["W1"][:, unit] + b
-            A_grid[:, unit] = np.asarray(g(z_grid), dtype=float)
-            A_data[:, unit] = np.asarray(g(X @ p["W1"][:, unit] + b), dtype=float)
-        h = A_grid[:, unit]
+        W1, b1, W2 = p["W1"].copy(), p["b1"].copy(), p["W2"][:, 0].copy()
+        W1[:, unit], b1[unit], W2[unit] = (w1, w2), b, v
+        h = np.asarray(g(points @ W1[:, unit] + b), dtype=float)
+        h_data = np.asarray(g(X @ W1[:, unit] + b), dtype=float)
+        others = np.arange(H) != unit
+        out_grid = A_grid[:, others] @ W2[others] + h * v + p["b2"][0]
+        out_data = A_data[:, others] @ W2[others] + h_data * v + p["b2"][0]
         h_img.set_data(h.reshape(n, n))
-        h_line.set_data(*line_in_box(p["W1"][:, unit], p["b1"][unit], xlim))
-        h_title.set_text(f"hidden unit {unit}: h = g({p['W1'][0, unit]:.1f} x1"
-                         f"{_signed(p['W1'][1, unit])} x2{_signed(p['b1'][unit])})")
-        o_img.set_data((A_grid @ p["W2"][:, 0] + p["b2"][0]).reshape(n, n))
+        h_line.set_data(*line_in_box(W1[:, unit], b, xlim))
+        h_title.set_text(f"hidden unit {unit}: h = g({w1:.1f} x1{_signed(w2)} x2{_signed(b)})")
+        o_img.set_data(out_grid.reshape(n, n))
         for j, line in enumerate(o_lines):
-            line.set_data(*line_in_box(p["W1"][:, j], p["b1"][j], xlim))
+            line.set_data(*line_in_box(W1[:, j], b1[j], xlim))
             line.set_linewidth(2.5 if j == unit else 1)
-        accuracy = np.mean((A_data @ p["W2"][:, 0] + p["b2"][0] > threshold) == (y == 1))
+        accuracy = np.mean((out_data > threshold) == (y == 1))
         o_title.set_text(f"output y = sum_j v_j h_j{_signed(p['b2'][0], '.2f')};  accuracy "
                          f"{accuracy:.0%}")
 
-    explorer = Explorer(fig, update, stateful=True, **controls)  # p changes with the unit
+    explorer = ref["explorer"] = Explorer(fig, update, **controls)
     explorer.params = p
     return explorer

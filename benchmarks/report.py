@@ -276,11 +276,11 @@ def readme_block(info, browser_result, nbclient_rows, reference_rows):
                      f"the {len(nbclient_rows)} notebooks.")
     measured = [r for r in reference_rows or [] if r["ratio"]]
     if measured:
+        missing = sorted({r["model"] for r in reference_rows
+                          if r["status"] == "not yet implemented"})
         lines.append("- `utils` against PyTorch: " + ", ".join(
             f"{r['model']} {r['pass']} {r['ratio']:.2f}×" for r in measured)
-            + "; " + ", ".join(sorted({r["model"] for r in reference_rows
-                                       if r["status"] == "not yet implemented"}))
-            + " not yet implemented.")
+            + (f"; {', '.join(missing)} not yet implemented." if missing else "."))
     return "\n".join(lines)
 
 

@@ -1,5 +1,4 @@
 """utils' activations, dense layer and MLP against PyTorch, finite differences and identities."""
-import warnings
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ from hypothesis.extra import numpy as hnp
 
 import utils
 from utils.gradcheck import numerical_derivative, relative_error
+from numerics import quiet
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle (make test installs it)")
 F = torch.nn.functional
@@ -27,13 +27,6 @@ def torch_value_and_grad(name, z):
     out = getattr(torch, name)(t)
     out.sum().backward()
     return out.detach().numpy(), t.grad.numpy()
-
-
-def quiet(f, *args):
-    """Call f and fail on any numpy warning (overflow, invalid value, divide by zero)."""
-    with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
-        warnings.simplefilter("error")
-        return f(*args)
 
 
 # --- activations ------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 and its backward pass, self-attention) against F.scaled_dot_product_attention and autograd
 (float64), the formulas written out, finite differences, and hypothesis."""
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import strategies as st
 
 import utils
 from utils.gradcheck import numerical_gradient
+from numerics import quiet
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the backward passes")
 F = torch.nn.functional
@@ -18,12 +18,6 @@ F = torch.nn.functional
 sizes = st.integers(1, 5)
 seeds = st.integers(0, 2**32 - 1)
 batch_shapes = st.lists(st.integers(1, 3), max_size=2).map(tuple)
-
-
-def quiet(fn, *args):
-    with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
-        warnings.simplefilter("error")
-        return fn(*args)
 
 
 def _qkv(rng, batch, Tq, Tk, dk, dv, scale=1.0):

@@ -1,7 +1,6 @@
 """The references of notebook 09 (LSTM, GRU) against nn.LSTMCell / nn.LSTM / nn.GRUCell and
 autograd (float64), finite differences, and hypothesis. PyTorch stores the weights transposed
 (weight_ih is W_x.T) with the gate blocks in the same order (LSTM i, f, g, o; GRU r, z, n)."""
-import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from hypothesis import strategies as st
 
 import utils
 from utils.gradcheck import numerical_gradient
+from numerics import quiet
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the backward passes")
 
@@ -55,12 +55,6 @@ def _torch_lstm_grads(dH, X, h0, c0, p):
         "W_x": lstm.weight_ih_l0.grad.numpy().T, "W_h": lstm.weight_hh_l0.grad.numpy().T,
         "b": lstm.bias_ih_l0.grad.numpy(), "X": tX.grad.numpy(), "h0": th0.grad.numpy(),
         "c0": tc0.grad.numpy()}
-
-
-def quiet(fn, *args):
-    with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
-        warnings.simplefilter("error")
-        return fn(*args)
 
 
 # --- LSTM -----------------------------------------------------------------------------------

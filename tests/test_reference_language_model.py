@@ -1,7 +1,6 @@
 """The references of notebook 12 (sampling with a temperature, the character RNN's loss and
 gradients) against rng.choice, nn.Embedding + nn.RNN + F.cross_entropy under autograd
 (float64), finite differences, and hypothesis."""
-import warnings
 
 import numpy as np
 import pytest
@@ -10,18 +9,13 @@ from hypothesis import strategies as st
 
 import utils
 from utils.gradcheck import numerical_gradient
+from numerics import quiet
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the backward passes")
 F = torch.nn.functional
 
 KEYS = ("E", "W_xh", "W_hh", "b_h", "W_hy", "b_y")
 seeds = st.integers(0, 2**32 - 1)
-
-
-def quiet(fn, *args):
-    with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
-        warnings.simplefilter("error")
-        return fn(*args)
 
 
 # --- sample_next ----------------------------------------------------------------------------

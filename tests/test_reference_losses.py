@@ -1,6 +1,5 @@
 """The losses of notebook 04 against PyTorch (values and autograd), finite differences, and
 hypothesis for stability at |z| up to 1000."""
-import warnings
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 import utils
 from utils.gradcheck import check_gradient
+from numerics import quiet
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle (make test installs it)")
 F = torch.nn.functional
@@ -26,13 +26,6 @@ def torch_loss_and_grad(fn, x, *rest):
     loss = fn(xt, *rest)
     loss.backward()
     return loss.item(), xt.grad.numpy()
-
-
-def quiet(fn, *args, **kwargs):
-    """Call fn with every numpy floating-point problem (but underflow) raised as an error."""
-    with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
-        warnings.simplefilter("error")
-        return fn(*args, **kwargs)
 
 
 # --- against PyTorch ---------------------------------------------------------------------

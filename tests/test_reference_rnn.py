@@ -1,6 +1,5 @@
 """The references of notebooks 07 and 08 (RNN, embedding, BPTT, clipping) against PyTorch's
 nn.RNNCell / nn.RNN and autograd (float64), finite differences, and hypothesis."""
-import warnings
 
 import numpy as np
 import pytest
@@ -9,6 +8,7 @@ from hypothesis import strategies as st
 
 import utils
 from utils.gradcheck import numerical_gradient
+from numerics import quiet
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the backward passes")
 
@@ -49,13 +49,6 @@ def _torch_rnn_grads(dH, X, h0, params):
     return H_all.detach().numpy(), {
         "W_xh": rnn.weight_ih_l0.grad.numpy().T, "W_hh": rnn.weight_hh_l0.grad.numpy().T,
         "b_h": rnn.bias_ih_l0.grad.numpy(), "X": tX.grad.numpy(), "h0": th0.grad.numpy()}
-
-
-def quiet(fn, *args):
-    """Call fn with every floating-point problem but underflow raised as an error."""
-    with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
-        warnings.simplefilter("error")
-        return fn(*args)
 
 
 # --- rnn_step and rnn_forward -------------------------------------------------------------

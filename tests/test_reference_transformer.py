@@ -2,7 +2,6 @@
 block) and their backward passes against nn.LayerNorm, nn.MultiheadAttention,
 nn.TransformerEncoderLayer(norm_first=True) and autograd (float64), finite differences, and
 hypothesis; and the speed benchmark's PyTorch layer against utils (the same computation)."""
-import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ import utils
 from benchmarks import reference
 from utils import transformer
 from utils.gradcheck import numerical_gradient
+from numerics import quiet
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the backward passes")
 F = torch.nn.functional
@@ -21,12 +21,6 @@ MHA_KEYS = tuple(transformer.MHA_SPECS)
 FFN_KEYS = tuple(transformer.FFN_SPECS)
 BLOCK_KEYS = tuple(transformer.BLOCK_SPECS)
 seeds = st.integers(0, 2**32 - 1)
-
-
-def quiet(fn, *args):
-    with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
-        warnings.simplefilter("error")
-        return fn(*args)
 
 
 def _block_params(rng, D, F_, scale=1.0):

@@ -46,7 +46,7 @@ from matplotlib.text import Text
 
 from . import svg
 
-# Set to 1 (tests do) to compare every blitted frame with a full redraw and raise on a mismatch.
+# Set to 1 (tests do) to check every layer plan against a full redraw and raise on a mismatch.
 VERIFY = os.environ.get("COURSE_WIDGETS_VERIFY", "") not in ("", "0")
 # How an image layer travels: "url" (a data: URL the browser decodes in the page) or "png"
 # (bytes the page turns into a blob: URL, fetched through the browser process).

@@ -375,3 +375,15 @@ def test_a_stateful_explorer_renders_nothing_ahead():
 
     explorer = asyncio.run(student())
     assert not explorer.ahead_timings and not explorer._cache
+
+
+def test_the_pictures_of_frames_drawn_ahead_are_preloaded_in_the_page():
+    fig, ax = figure()
+    image = ax.imshow(np.zeros((8, 8)), extent=(0, 1, 0, 1), vmin=0, vmax=1)
+    explorer = Explorer(fig, lambda a: image.set_data(np.full((8, 8), a)),
+                        a=widgets.FloatSlider(0.5, min=0, max=1, step=0.1))
+    assert explorer.render_ahead({"a": 0.6})
+    (widget, (url, _, _)), = explorer._cache[explorer._key({"a": 0.6})][1]
+    assert bytes(url).decode() in explorer._frames._preload.value  # loaded before it is shown
+    explorer.set(a=0.6)
+    assert explorer.timings[-1][2] == "cached" and bytes(widget.value) == bytes(url)

@@ -102,7 +102,8 @@ class Explorer:
     Frames ahead: once a move is shown, while the kernel is idle, the frames one and two steps
     either side of the control just moved (every control after the first frame) are rendered
     and kept (a few at a time, so a key press waits at most one frame). A student stepping a
-    slider then gets a frame that only has to be sent. Only in a running kernel (nothing is
+    slider then gets a frame that only has to be sent; the pictures of its image layers are
+    already in the page (preloaded when drawn ahead), so the browser finds them decoded. Only in a running kernel (nothing is
     scheduled without an event loop), and not for a stateful ``update``.
     """
 
@@ -253,6 +254,7 @@ class Explorer:
         except Exception:
             return False
         self._keep(key, frame)
+        self._frames.preload(frame)
         self.ahead_timings.append(((updated - start) * 1e3, (time.perf_counter() - start) * 1e3))
         return True
 
@@ -503,6 +505,11 @@ class _Frames:
         self._glyphs, self._defs, self._defined = {}, widgets.HTML(), 0
         self._defs.add_class("course-defs")  # draws nothing (benchmarks ignore its changes)
         _place(self._defs, 0, 0)
+        # the pictures of image layers drawn ahead, shown almost invisibly so that the browser
+        # loads and decodes them before the move that shows them (it then finds them cached)
+        self._preload, self._preloaded = widgets.HTML(), deque(maxlen=8)
+        self._preload.add_class("course-defs")
+        _place(self._preload, 1, 1)
         self.epoch = 0  # counts the plans: a rendered frame fits the plan it was made for
 
     # -- public -----------------------------------------------------------------------------
@@ -713,7 +720,8 @@ class _Frames:
             self._widgets.append(widget)
         _place(self._movers, *self.canvas.get_width_height())
         shown = [w for w in self._widgets if w is not self._movers]
-        self.view.children = [self.background, *shown, self._movers, self._style, self._defs]
+        self.view.children = [self.background, *shown, self._movers, self._style, self._defs,
+                              self._preload]
 
     def _render_without(self, left_out, groups):
         """The figure drawn without ``left_out`` (no layout engine: places stay as they are)."""
@@ -772,6 +780,17 @@ class _Frames:
             self._defs.value = svg.glyph_defs(self._glyphs)
             self._defined = len(self._glyphs)
         return frame
+
+    def preload(self, frame):
+        """Have the browser load the pictures of a frame drawn ahead (see ``_preload``)."""
+        urls = [bytes(shown[0]).decode() for widget, shown in frame
+                if not isinstance(shown, str) and getattr(widget, "format", "") == "url"]
+        if not urls:
+            return
+        self._preloaded.extend(urls)
+        self._preload.value = ('<div style="width:1px;height:1px;overflow:hidden;opacity:0.01">'
+                               + "".join(f'<img src="{u}" width="1" height="1">'
+                                         for u in self._preloaded) + "</div>")
 
     def apply(self, frame):
         """Send a rendered frame (traits that did not change send nothing)."""

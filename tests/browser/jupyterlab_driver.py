@@ -65,7 +65,8 @@ PAGE_HOOKS = """
                               && shown(r.target))) note();
       }).observe(figure, {childList: true, characterData: true, subtree: true,
                           attributes: true, attributeFilter: ['style', 'class']});
-      figure.addEventListener('load', (e) => { if (e.target.tagName === 'IMG') note(); }, true);
+      figure.addEventListener('load', (e) => {
+        if (e.target.tagName === 'IMG' && shown(e.target)) note(); }, true);
     }
   };
 })();

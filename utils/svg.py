@@ -203,19 +203,13 @@ class SVGRenderer(RendererBase):
         item = paths[0].cleaned(transform=transform, curves=True)
         gc0 = self.new_gc()
         gc0.copy_properties(gc)
-        face = facecolors[0] if len(facecolors) else None
-        if len(edgecolors):
+        face = facecolors[0] if len(facecolors) and facecolors[0][3] else None
+        edged = len(edgecolors) and edgecolors[0][3] and len(linewidths)
+        gc0.set_linewidth(linewidths[0] if edged else 0)  # no visible edge: no stroke
+        if edged:
             gc0.set_foreground(edgecolors[0], isRGBA=True)
-        if len(linewidths):
-            gc0.set_linewidth(linewidths[0])
-        else:
-            gc0.set_linewidth(0)
         if len(linestyles):
             gc0.set_dashes(*linestyles[0])
-        if not len(edgecolors) or (len(edgecolors) and edgecolors[0][3] == 0):
-            gc0.set_linewidth(0)
-        if face is not None and face[3] == 0:
-            face = None
         self._draw_uses(gc0, item, offset_trans.transform(offsets), face)
 
     def draw_image(self, gc, x, y, im, transform=None):

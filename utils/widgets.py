@@ -103,8 +103,9 @@ class Explorer:
     either side of the control just moved (every control after the first frame) are rendered
     and kept (a few at a time, so a key press waits at most one frame). A student stepping a
     slider then gets a frame that only has to be sent; the pictures of its image layers are
-    already in the page (preloaded when drawn ahead), so the browser finds them decoded. Only in a running kernel (nothing is
-    scheduled without an event loop), and not for a stateful ``update``.
+    already in the page (preloaded when drawn ahead), so the browser finds them decoded. Only
+    in a running kernel (nothing is scheduled without an event loop), and not for a stateful
+    ``update``.
     """
 
     AHEAD = (1, -1, 2, -2)  # steps of the moved control rendered ahead, nearest first
@@ -154,10 +155,7 @@ class Explorer:
 
     def png(self):
         """The figure as it is now, drawn whole by Agg, as PNG bytes (what the layers show)."""
-        key = self._key(self.values)
-        if key is None or key != self._figure:  # frames rendered ahead moved the artists
-            self._update(**self.values)
-            self._figure = key
+        self._follow_values()
         FigureCanvasAgg.draw(self.fig.canvas)
         return svg.png(np.asarray(self.fig.canvas.get_renderer().buffer_rgba()))
 
@@ -232,12 +230,11 @@ class Explorer:
             break
         if self._ahead:
             self._ahead_handle = asyncio.get_running_loop().call_soon(self._next_ahead)
-        elif self._figure != self._key(self.values):  # put the artists back to what is shown
+        else:
             try:
-                self._update(**self.values)
-                self._figure = self._key(self.values)
+                self._follow_values()
             except Exception:
-                pass
+                pass  # the next move shows the error
 
     def render_ahead(self, values):
         """Render (and keep) the frame of ``values`` without showing it; False if it cannot be
@@ -257,6 +254,13 @@ class Explorer:
         self._frames.preload(frame)
         self.ahead_timings.append(((updated - start) * 1e3, (time.perf_counter() - start) * 1e3))
         return True
+
+    def _follow_values(self):
+        """Put the artists back to the controls' values (frames drawn ahead move them)."""
+        key = self._key(self.values)
+        if key is None or key != self._figure:
+            self._update(**self.values)
+            self._figure = key
 
     def _keep(self, key, frame):
         self._cache[key] = (self._frames.epoch, frame)
@@ -294,7 +298,7 @@ class Explorer:
                 how = "layers"
             self._figure = self._shown = key
             if how in ("layers", "plan") and key is not None:
-                self._keep(key, self._frames.render())
+                self._keep(key, self._frames.last_frame)
         except Exception:
             self.last_error = traceback.format_exc()
             self.errors.outputs = ()  # works with or without a front end, unlike clear_output
@@ -511,6 +515,7 @@ class _Frames:
         self._preload.add_class("course-defs")
         _place(self._preload, 1, 1)
         self.epoch = 0  # counts the plans: a rendered frame fits the plan it was made for
+        self.last_frame = None  # the latest frame sent by a move (see render)
 
     # -- public -----------------------------------------------------------------------------
     def draw(self):
@@ -528,9 +533,8 @@ class _Frames:
             changed, rescaled = self._changed(), self._rescaled()
             if not changed and not rescaled and (self.plan is None or self._same_layout()):
                 return "none"  # nothing moved: what the browser shows is still right
-            uncovered = {a for a in changed if a not in self.movers and a.axes not in self.whole}
-            if self.plan is not None and not uncovered and rescaled <= self.whole \
-                    and self._same_layout():
+            uncovered = self._uncovered(changed)
+            if self._covers(uncovered, rescaled):
                 self._send()
                 self.rebuilds = 0
                 if VERIFY:
@@ -758,7 +762,8 @@ class _Frames:
 
     # -- frames ------------------------------------------------------------------------------
     def _send(self):
-        self.apply(self.render())
+        self.last_frame = self.render()  # the explorer keeps it for a move back here
+        self.apply(self.last_frame)
 
     def render(self):
         """Draw each moving layer of the plan as it is now: [(widget, what to show)] (SVG
@@ -809,11 +814,15 @@ class _Frames:
     def reusable(self):
         """Whether the current plan can draw the figure as it is now (no new movers, no axes
         rescaled, same layout); leaves the stale flags as they are."""
-        if self.plan is None or not self.enabled:
-            return False
-        changed, rescaled = self._changed(), self._rescaled()
-        uncovered = {a for a in changed if a not in self.movers and a.axes not in self.whole}
-        return not uncovered and rescaled <= self.whole and self._same_layout()
+        return self.enabled and self._covers(self._uncovered(self._changed()), self._rescaled())
+
+    def _uncovered(self, changed):
+        """The changed artists the plan does not redraw."""
+        return {a for a in changed if a not in self.movers and a.axes not in self.whole}
+
+    def _covers(self, uncovered, rescaled):
+        return (self.plan is not None and not uncovered and rescaled <= self.whole
+                and self._same_layout())
 
     def _image_box(self, image):
         """Where an image lands (left, top, width, height in pixels from the top left, rows

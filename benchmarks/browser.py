@@ -1,13 +1,17 @@
 """What a student feels in JupyterLab, measured in headless Chromium.
 
 - The floor: a slider whose kernel callback only sets a text label. Key press on the slider
-  handle to the label's text changing: the cost of the round trip alone. It is a cell added
-  at the end of (a copy of) each notebook and measured before and after each explorer, in the
-  same page and kernel, and each explorer's ratio is to its notebook's floor.
+  handle to the label's text changing: the cost of the round trip alone. For each explorer, a
+  floor cell is inserted right below the explorer's cell, so that it is measured in the same
+  page, kernel and place (the browser repaints what is on screen around a slider on every key
+  press: lecture text full of equations costs a few ms a press, whatever the widget). Its
+  presses alternate with the explorer's, in rounds, and each explorer's ratio is to the floor
+  beside it (goal: at most 1.3).
+- A second floor cell at the end of (a copy of) each notebook, measured before and after
+  each explorer, shows what the place adds: the ratios to it are reported too.
 - Each explorer of each lecture notebook: key press on its main control (first slider, else
   first dropdown) to its figure fully redrawn (the last of its layers that changed: an SVG
-  layer replaced or an image layer decoded); the median over repeated presses, and its ratio
-  to its notebook's floor (goal: at most 1.3).
+  layer replaced or an image layer decoded); the median over repeated presses.
 - Stepping (arrow keys, as a student steps a slider) gets frames the kernel rendered ahead
   while idle; "cold" is the same presses with every kept frame forgotten before each, so each
   frame is drawn on the move.
@@ -93,21 +97,24 @@ def _measure(lab, browser, names, presses, log):
         nb = lab.open(browser, f"{name}/{name}.ipynb")
         try:
             notebooks.append(_run_notebook(nb, name, log))
-            floor_widget = nb.widgets()[-1]  # the floor cell, last
             here = []
-            for row in _explorers(nb, name, presses, log,
-                                  between=lambda: here.extend(nb.latency(floor_widget, presses))):
-                explorers.append(row)
+
+            def end_floor():  # the floor cell, last (cells inserted above move it down)
+                here.extend(nb.latency(nb.widgets()[-1], presses))
+
+            rows = _explorers(nb, name, presses, log, between=end_floor)
+            for row in rows:
+                row["end_floor_ms"] = _median(here)
+            explorers += rows
             floor += here
-            for row in explorers:
-                if row["notebook"] == name:
-                    row["floor_ms"] = _median(here)
-            log(f"  floor in {name}: {_median(here):.1f} ms")
+            log(f"  floor at the end of {name}: {_median(here):.1f} ms")
         finally:
             nb.close()
     for row in explorers:
         row["ratio"] = (row["median_ms"] / row["floor_ms"]
                         if row["median_ms"] and row.get("floor_ms") else None)
+        row["end_ratio"] = (row["median_ms"] / row["end_floor_ms"]
+                            if row["median_ms"] and row.get("end_floor_ms") else None)
     return {"floor": floor, "floor_ms": _median(floor), "explorers": explorers,
             "notebooks": notebooks}
 
@@ -139,16 +146,36 @@ for _e in _w.live_explorers():
 """
 
 
+ROUNDS = 3  # the explorer's presses and its floor's alternate, in this many rounds
+
+
+def _beside(nb, explorer):
+    """The floor slider in the cell right below the explorer's (inserted if not there yet)."""
+    below = explorer["cell"] + 1
+    for widget in nb.widgets():
+        if widget["cell"] == below and nb.output_node(
+                below, widget["output"]).locator(".latency-label").count():
+            return widget
+    nb.insert_cell_below(explorer["cell"], driver.FLOOR_CODE)
+    return next(w for w in nb.widgets() if w["cell"] == below)
+
+
 def _explorers(nb, name, presses, log, between):
-    """Each explorer, stepping then cold; ``between()`` (the floor) before each and after."""
+    """Each explorer, stepping (alternating with the floor beside it) then cold; ``between()``
+    (the floor at the notebook's end) before each and after. From the last explorer up, so
+    that the floor cells inserted below them do not move the explorers still to measure."""
     rows = []
     found = nb.explorers()
     for e in found:
         nb.wait_rendered(e)
-    for e in found:
+    for e in reversed(found):
+        beside = _beside(nb, e)
         between()
         before = _recorded(nb).get(e["model_id"], {"timings": []})
-        times = nb.latency(e, presses)
+        times, floor = [], nb.latency(beside, max(1, presses // ROUNDS))
+        for _ in range(ROUNDS):
+            times += nb.latency(e, max(1, presses // ROUNDS))
+            floor += nb.latency(beside, max(1, presses // ROUNDS))
         middle = _recorded(nb).get(e["model_id"], {"timings": []})
         cold = nb.latency(e, presses, before_each=lambda: nb.execute_hidden(_FORGET))
         after = _recorded(nb).get(e["model_id"], {"timings": [], "ahead": []})
@@ -156,10 +183,11 @@ def _explorers(nb, name, presses, log, between):
         computed = after["timings"][len(middle["timings"]):]
         frames = [t[1] for t in stepped + computed if t[2] != "cached"] + \
             [t[1] for t in after.get("ahead", [])]
-        rows.append({
+        rows.insert(0, {
             "notebook": name, "cell": e["cell"], "model_id": e["model_id"],
             "name": after.get("name", "?"), "control": after.get("control", "?"),
             "latencies": times, "median_ms": _median(times),
+            "floor_latencies": floor, "floor_ms": _median(floor),
             "cold_latencies": cold, "cold_ms": _median(cold),
             "missed": sum(t is None for t in times + cold),
             "kernel_ms": _median([t[1] for t in stepped]),  # the callback, as stepped
@@ -167,9 +195,10 @@ def _explorers(nb, name, presses, log, between):
             "frame_ms": _median(frames),  # drawing a frame, on a move or ahead
             "update_ms": _median([t[0] for t in computed]),
         })
-        row = rows[-1]
+        row = rows[0]
         log(f"  {name} {row['name']} ({row['control']}): {row['median_ms'] or float('nan'):.1f}"
-            f" ms stepping ({row['cached']}/{row['moves']} frames ready), "
+            f" ms stepping ({row['cached']}/{row['moves']} frames ready) against "
+            f"{row['floor_ms'] or float('nan'):.1f} ms for the floor beside it, "
             f"{row['cold_ms'] or float('nan'):.1f} ms cold; a frame takes "
             f"{row['frame_ms'] or float('nan'):.1f} ms in the kernel")
     between()

@@ -382,11 +382,17 @@ async (code) => {
 FLOOR_CODE = """\
 import ipywidgets as widgets
 
-slider = widgets.IntSlider(value=50, min=0, max=100, description="floor")
-label = widgets.Label("50").add_class("latency-label")
-slider.observe(lambda change: setattr(label, "value", str(change["new"])), names="value")
-widgets.VBox([slider, label])
+
+def latency_floor(description="floor"):
+    slider = widgets.IntSlider(value=50, min=0, max=100, description=description)
+    label = widgets.Label("50").add_class("latency-label")
+    slider.observe(lambda change: setattr(label, "value", str(change["new"])), names="value")
+    return widgets.VBox([slider, label])
+
+
+latency_floor()
 """
+# Each floor keeps its own label (a closure): several floors in one notebook stay apart.
 
 
 def write_floor_notebook(path):
@@ -453,6 +459,20 @@ class Notebook:
             return
         self.page.wait_for_function(_RAN_JS, arg=[index, before],
                                     timeout=timeout or self.timeout_ms, polling=10)
+
+    def insert_cell_below(self, index, source):
+        """Insert a code cell holding ``source`` below cell ``index`` (through JupyterLab's
+        own command, as a student would) and run it; return the new cell's index."""
+        self.page.evaluate(_SELECT_JS, [index, True])
+        self.page.evaluate("""(source) => {
+            const app = window.jupyterapp;
+            return app.commands.execute('notebook:insert-cell-below').then(() => {
+              const nb = app.shell.currentWidget.content;
+              nb.activeCell.model.sharedModel.setSource(source);
+            });
+        }""", source)
+        self.run_cell(index + 1)
+        return index + 1
 
     def cell_widgets(self, index):
         """How many widgets cell ``index`` displays."""

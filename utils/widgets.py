@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import re
 import time
 import traceback
 import weakref
@@ -48,9 +49,6 @@ from . import svg
 
 # Set to 1 (tests do) to check every layer plan against a full redraw and raise on a mismatch.
 VERIFY = os.environ.get("COURSE_WIDGETS_VERIFY", "") not in ("", "0")
-# How an image layer travels: "url" (a data: URL the browser decodes in the page) or "png"
-# (bytes the page turns into a blob: URL, fetched through the browser process).
-IMAGE_FORMAT = os.environ.get("COURSE_WIDGETS_IMAGES", "url")
 _LIVE = []  # weak references to every Explorer, in creation order (for benchmarks)
 
 
@@ -95,7 +93,7 @@ class Explorer:
         timings: the latest moves' ``(update_ms, total_ms, how)``; ``how`` says how the frame
             was drawn: "full" (one PNG of the whole figure), "plan" (the layers were worked out
             again, then sent), "layers" (only the changed layers re-sent), "cached" (a frame
-            rendered ahead, sent as it was; ``update`` still runs, so the artists always hold
+            rendered ahead, sent as it was; ``update`` then runs, so the artists always hold
             the values shown) or "none".
         ahead_timings: ``(update_ms, total_ms)`` of the frames rendered ahead.
 
@@ -278,12 +276,12 @@ class Explorer:
         if kept is not None and kept[0] != self._frames.epoch:
             kept = None  # drawn for an earlier plan
         if kept is not None:
-            try:  # the artists follow the values (cheap), but nothing is drawn
+            self._frames.apply(kept[1])  # on its way to the page first: the student waits on it
+            try:  # then the artists follow the values (they hold what is shown), drawing nothing
                 self._update(**values)
             except Exception:
-                kept = None
+                kept = None  # the move is made again below, which shows the error
         if kept is not None:
-            self._frames.apply(kept[1])
             self._shown = self._figure = key
             self._clear_error()
             self.last_update_ms = (time.perf_counter() - start) * 1e3
@@ -449,9 +447,9 @@ _STYLE = """<style>
 .course-figure .course-z40 { z-index: 40; }
 .course-figure .course-movers svg { position: absolute; left: 0; top: 0; }
 .course-figure .widget-html-content { line-height: 0; }
-.course-figure .course-pixelated { image-rendering: pixelated; }
 </style>"""  # contain: a layer that changes is laid out and painted alone, not the page
 _IDS = itertools.count()
+_IMAGE_URL = re.compile(r'<img src="(data:[^"]+)"')  # in the markup render() makes
 _TOKEN = os.urandom(3).hex()  # SVG ids are global to the page: unique per kernel and layer
 
 
@@ -501,8 +499,9 @@ class _Frames:
         self.view.add_class("course-figure")
         self._style = widgets.HTML(_STYLE)
         _place(self._style, 0, 0)
-        self._pool = {"image": [], "static": []}  # layer widgets, reused
-        self._movers = widgets.HTML()  # every SVG layer, each an <svg> at its z-index
+        self._pool = []  # static layers' widgets, reused
+        # every moving layer, each an <svg> or an <img> at its z-index: a move is one message
+        self._movers = widgets.HTML()
         self._movers.add_class("course-movers")
         # glyph outlines the SVG layers use, defined once in the page (a text that changes on
         # every move then sends only where its glyphs go)
@@ -700,27 +699,27 @@ class _Frames:
                      "drawn": {a for a in self._leaves() if _draws_something(a)}}
         self._show_background(background)
         # the layers' stacking order is their z-index (classes course-z1, course-z2, ...): the
-        # SVG layers all live in one widget (one message per move), the PNGs in their own
+        # moving layers all live in one widget (one message per move), the static PNGs in their
+        # own (sent once per plan)
         self._widgets, self._renderers = [], {}
-        taken = {kind: 0 for kind in self._pool}
+        taken = 0
         for z, (kind, artists, pixels) in enumerate(layers, 1):
             if kind == "svg":
-                self._widgets.append(self._movers)
                 self._renderers[z] = svg.SVGRenderer(
                     self.canvas.get_renderer(), prefix=f"{self._prefix}l{z}", glyphs=self._glyphs)
+            if kind != "static":
+                self._widgets.append(self._movers)
                 continue
-            pool = self._pool[kind]
-            if taken[kind] == len(pool):
-                pool.append(widgets.Image(format=IMAGE_FORMAT if kind == "image" else "png"))
-            widget = pool[taken[kind]]
-            taken[kind] += 1
+            if taken == len(self._pool):
+                self._pool.append(widgets.Image(format="png"))
+            widget = self._pool[taken]
+            taken += 1
             for name in [c for c in widget._dom_classes if c.startswith("course-z")]:
                 widget.remove_class(name)
             widget.add_class(f"course-z{z}")
-            if kind == "static":
-                h, w = pixels.shape[:2]
-                _place(widget, w, h)
-                widget.value = svg.png(pixels)
+            h, w = pixels.shape[:2]
+            _place(widget, w, h)
+            widget.value = svg.png(pixels)
             self._widgets.append(widget)
         _place(self._movers, *self.canvas.get_width_height())
         shown = [w for w in self._widgets if w is not self._movers]
@@ -766,11 +765,11 @@ class _Frames:
         self.apply(self.last_frame)
 
     def render(self):
-        """Draw each moving layer of the plan as it is now: [(widget, what to show)] (SVG
-        markup, or an image's data URL and its place)."""
-        frame, parts = [], []
-        for z, ((kind, artists, _), widget) in enumerate(zip(self.plan["layers"],
-                                                             self._widgets), 1):
+        """Draw each moving layer of the plan as it is now: [(widget, markup)], the markup of
+        every moving layer in draw order (an ``<svg>``, or an ``<img>`` of an image's pixels),
+        for the one widget that shows them all."""
+        parts = []
+        for z, (kind, artists, _) in enumerate(self.plan["layers"], 1):
             if kind == "svg":
                 renderer = self._renderers[z]
                 renderer.begin()
@@ -778,18 +777,15 @@ class _Frames:
                     a.draw(renderer)
                 parts.append(renderer.document(renderer.end(), z=z))
             elif kind == "image":
-                frame.append((widget, self._render_image(widget, artists[0])))
-        if parts:
-            frame.append((self._movers, "".join(parts)))
+                parts.append(self._image_tag(artists[0], z))
         if len(self._glyphs) > self._defined:  # new glyphs: define them before they are used
             self._defs.value = svg.glyph_defs(self._glyphs)
             self._defined = len(self._glyphs)
-        return frame
+        return [(self._movers, "".join(parts))] if parts else []
 
     def preload(self, frame):
         """Have the browser load the pictures of a frame drawn ahead (see ``_preload``)."""
-        urls = [bytes(shown[0]).decode() for widget, shown in frame
-                if not isinstance(shown, str) and getattr(widget, "format", "") == "url"]
+        urls = [url for _, markup in frame for url in _IMAGE_URL.findall(markup)]
         if not urls:
             return
         self._preloaded.extend(urls)
@@ -797,19 +793,11 @@ class _Frames:
                                + "".join(f'<img src="{u}" width="1" height="1">'
                                          for u in self._preloaded) + "</div>")
 
-    def apply(self, frame):
-        """Send a rendered frame (traits that did not change send nothing)."""
-        for widget, shown in frame:
-            if isinstance(shown, str):
-                widget.value = shown
-            else:
-                value, box, blocky = shown
-                _place(widget, *box)
-                if blocky:
-                    widget.add_class("course-pixelated")
-                else:
-                    widget.remove_class("course-pixelated")
-                widget.value = value
+    @staticmethod
+    def apply(frame):
+        """Send a rendered frame (a value that did not change sends nothing)."""
+        for widget, markup in frame:
+            widget.value = markup
 
     def reusable(self):
         """Whether the current plan can draw the figure as it is now (no new movers, no axes
@@ -848,7 +836,9 @@ class _Frames:
         canvas_h = self.canvas.get_width_height()[1]
         return im, (x0, canvas_h - y1, x1 - x0, y1 - y0), flip_rows, flip_cols
 
-    def _render_image(self, widget, image):
+    def _image_tag(self, image, z):
+        """An ``<img>`` of the image's pixels at data size (a data: URL), placed and scaled over
+        its axes by the browser, at z-index ``z``."""
         found = self._image_box(image)
         if found is None:
             raise svg.Unsupported("an image left its place")
@@ -864,9 +854,9 @@ class _Frames:
         blocky = interpolation in ("nearest", "none") or (
             interpolation in ("auto", "antialiased")
             and width >= 3 * im.shape[1] and height >= 3 * im.shape[0])
-        png = svg.png(im)
-        value = svg.data_url(png).encode() if widget.format == "url" else png
-        return value, (width, height, left, top), blocky
+        return (f'<img src="{svg.data_url(svg.png(im))}" style="position:absolute;'
+                f'left:{left:.2f}px;top:{top:.2f}px;width:{width:.2f}px;height:{height:.2f}px;'
+                f'z-index:{z}{";image-rendering:pixelated" if blocky else ""}">')
 
     def _verify(self):
         """Check the plan against a full redraw (tests): the background, each mover drawn by

@@ -60,13 +60,22 @@ PAGE_HOOKS = """
       const note = () => { if (figure.__changes) figure.__changes.push(performance.now()); };
       const shown = (node) => !(node.closest && node.closest('.course-defs'))
                               && !(node.parentElement && node.parentElement.closest('.course-defs'));
+      const images = (node) => node.tagName === 'IMG' ? [node]
+                               : node.querySelectorAll ? [...node.querySelectorAll('img')] : [];
       new MutationObserver((records) => {  // not glyph definitions: they draw nothing
-        if (records.some(r => (r.type !== 'attributes' || r.target.tagName !== 'IMG')
-                              && shown(r.target))) note();
+        const shownRecords = records.filter(r => (r.type !== 'attributes' || r.target.tagName !== 'IMG')
+                                                 && shown(r.target));
+        if (!shownRecords.length) return;
+        // a new picture counts once it can be painted: now if it is already loaded (a data:
+        // URL the page has seen), else at its load event (below)
+        const added = shownRecords.flatMap(r => [...r.addedNodes].flatMap(images));
+        for (const img of added) img.__loadedWhenAdded = img.complete;
+        if (added.every(img => img.complete)) note();
       }).observe(figure, {childList: true, characterData: true, subtree: true,
                           attributes: true, attributeFilter: ['style', 'class']});
-      figure.addEventListener('load', (e) => {
-        if (e.target.tagName === 'IMG' && shown(e.target)) note(); }, true);
+      figure.addEventListener('load', (e) => {  // a new picture decoded, or a src changed
+        if (e.target.tagName === 'IMG' && shown(e.target) && !e.target.__loadedWhenAdded)
+          note(); }, true);
     }
   };
 })();
@@ -573,7 +582,8 @@ class Notebook:
         """Press an arrow key on the explorer's main control; return the latency in ms.
 
         The latency runs from the key going down to the figure fully redrawn: the last of its
-        layers that changed (SVG markup replaced, or an image decoded), once the kernel is idle
+        layers that changed (SVG markup replaced, a picture inserted already loaded, or else
+        decoded: its load event), once the kernel is idle
         and nothing more arrived for ``settle_ms``. For a control without a figure (the floor),
         to its text label changing. Returns None if nothing changed within ``timeout`` ms.
         """

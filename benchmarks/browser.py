@@ -10,8 +10,8 @@
 - A second floor cell at the end of (a copy of) each notebook, measured before and after
   each explorer, shows what the place adds: the ratios to it are reported too.
 - Each explorer of each lecture notebook: key press on its main control (first slider, else
-  first dropdown) to its figure fully redrawn (the last of its layers that changed: an SVG
-  layer replaced or an image layer decoded); the median over repeated presses.
+  first dropdown) to its figure fully redrawn (the last of its layers that changed: the moving
+  layers' markup replaced, its pictures loaded); the median over repeated presses.
 - Stepping (arrow keys, as a student steps a slider) gets frames the kernel rendered ahead
   while idle; "cold" is the same presses with every kept frame forgotten before each, so each
   frame is drawn on the move.

@@ -60,7 +60,7 @@ def latency_table(result):
             "explorer, and *× floor at the end* the ratio to it."
             f"\n\n*stepping ms*: median over {presses} arrow-key presses stepping the main "
             "control one way, from the key going down to the figure fully redrawn (the last of "
-            "its layers that changed: an SVG layer replaced, or an image layer decoded); the "
+            "its layers that changed: the moving layers' markup replaced, its pictures loaded); the "
             "kernel renders the frames next to the one shown while it is idle, *frames ready* "
             "counts the presses that found theirs. *cold ms*: the same presses with every kept "
             "frame forgotten before each, so each is drawn on the move (a jump across the "

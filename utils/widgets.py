@@ -86,7 +86,8 @@ class Explorer:
 
     Attributes:
         widget: the ``VBox`` shown in the notebook (controls, figure, error area).
-        view: the figure's widget (a grid of layers: PNG background, SVG and image layers).
+        view: the figure's widget (a grid of layers: PNG background and static layers, and
+            the moving layers, SVG and pictures, in one HTML widget).
         last_error: the traceback text of the latest failed update, or None.
         last_update_ms: kernel time of the latest move (``update``, drawing and encoding what
             changed), in milliseconds.

@@ -47,8 +47,9 @@ SETTINGS = {  # JupyterLab user settings: quiet, deterministic, nothing saved be
     "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
 }
 # Recorded in every page: when a key or mouse button last went down; and, for each armed
-# explorer figure (utils.widgets: a grid of layers), when its layers last changed: an SVG layer's
-# markup replaced, or an image layer's new picture loaded (decoded, ready to paint).
+# explorer figure (utils.widgets: a grid of layers), when its layers last changed: the moving
+# layers' markup replaced (its new pictures counted once loaded, ready to paint), or a picture's
+# source changed and loaded.
 PAGE_HOOKS = """
 (() => {
   for (const type of ['keydown', 'mousedown'])

@@ -64,7 +64,7 @@ def _median(values):
     return statistics.median(values) if values else None
 
 
-def run(lectures_dir, presses=15, log=print):
+def run(lectures_dir, presses=30, log=print):
     """Returns {"floor": [...], "explorers": [...], "notebooks": [...]}, or None with a reason."""
     reason = driver.unavailable()
     if reason:
@@ -100,7 +100,7 @@ def _measure(lab, browser, names, presses, log):
             here = []
 
             def end_floor():  # the floor cell, last (cells inserted above move it down)
-                here.extend(nb.latency(nb.widgets()[-1], presses))
+                here.extend(nb.latency(nb.widgets()[-1], max(1, presses // 2)))
 
             rows = _explorers(nb, name, presses, log, between=end_floor)
             for row in rows:
@@ -146,7 +146,8 @@ for _e in _w.live_explorers():
 """
 
 
-ROUNDS = 3  # the explorer's presses and its floor's alternate, in this many rounds
+PER_ROUND = 3  # the explorer's presses and its floor's alternate, this many at a time: the
+# page's own pace drifts over a minute, and each press varies by several ms
 
 
 def _beside(nb, explorer):
@@ -172,12 +173,13 @@ def _explorers(nb, name, presses, log, between):
         beside = _beside(nb, e)
         between()
         before = _recorded(nb).get(e["model_id"], {"timings": []})
-        times, floor = [], nb.latency(beside, max(1, presses // ROUNDS))
-        for _ in range(ROUNDS):
-            times += nb.latency(e, max(1, presses // ROUNDS))
-            floor += nb.latency(beside, max(1, presses // ROUNDS))
+        times, floor = [], nb.latency(beside, PER_ROUND)
+        for _ in range(max(1, presses // PER_ROUND)):
+            times += nb.latency(e, PER_ROUND)
+            floor += nb.latency(beside, PER_ROUND)
         middle = _recorded(nb).get(e["model_id"], {"timings": []})
-        cold = nb.latency(e, presses, before_each=lambda: nb.execute_hidden(_FORGET))
+        cold = nb.latency(e, max(1, presses // 2),
+                          before_each=lambda: nb.execute_hidden(_FORGET))
         after = _recorded(nb).get(e["model_id"], {"timings": [], "ahead": []})
         stepped = middle["timings"][len(before["timings"]):]
         computed = after["timings"][len(middle["timings"]):]

@@ -80,8 +80,8 @@ def test_a_diverging_line_is_clipped_not_written_as_huge_numbers():
 def test_markers_are_one_shape_used_at_each_point():
     fig, ax = figure()
     ax.set(xlim=(0, 4), ylim=(0, 4))
-    (dots,) = ax.plot([1, 2, 3, 9], [1, 2, 3, 9], "o", markersize=6)  # the last is off the axes
-    scatter = ax.scatter([1, 3], [3, 1], s=20, color="C2")
+    (dots,) = ax.plot([1, 2, 3, 9], [1, 2, 3, 9], "D", markersize=6)  # the last is off the axes
+    scatter = ax.scatter([1, 3], [3, 1], s=20, color="C2", marker="s")
     renderer, document = _render(fig, [dots, scatter])
     root = ET.fromstring(document)
     uses = list(root.iter(f"{NS}use"))
@@ -92,6 +92,29 @@ def test_markers_are_one_shape_used_at_each_point():
     assert np.allclose(at, expected, atol=0.06)
     ids = {p.get("id") for p in root.iter(f"{NS}path") if p.get("id")}
     assert {u.get("href")[1:] for u in uses} <= ids and all(i.startswith("t") for i in ids)
+
+
+def test_round_markers_and_scatter_dots_are_circles_of_matplotlibs_size():
+    fig, ax = figure()
+    ax.set(xlim=(0, 4), ylim=(0, 4))
+    (dots,) = ax.plot([1, 2, 9], [1, 2, 9], "o", markersize=6)  # the last is off the axes
+    scatter = ax.scatter([1, 3], [3, 1], s=20, color="C2", alpha=0.4)
+    renderer, document = _render(fig, [dots, scatter])
+    root = ET.fromstring(document)
+    assert not list(root.iter(f"{NS}use"))  # one element a dot, no tree cloned per dot
+    circles = list(root.iter(f"{NS}circle"))
+    assert len(circles) == 2 + 2
+    at = np.array([[float(c.get("cx")), float(c.get("cy"))] for c in circles]) / svg.SCALE
+    expected = ax.transData.transform([[1, 1], [2, 2], [1, 3], [3, 1]])
+    expected[:, 1] = renderer.height - expected[:, 1]
+    assert np.allclose(at, expected, atol=0.06)
+    radii = np.array([float(c.get("r")) for c in circles]) / svg.SCALE
+    # a marker's size is its diameter in points; a scatter's s its area in points^2
+    points = renderer.points_to_pixels(1.0)
+    assert np.allclose(radii, [3 * points] * 2 + [np.sqrt(20) / 2 * points] * 2, rtol=1e-3)
+    group = next(g for g in root.iter(f"{NS}g") if g.find(f"{NS}circle") is not None
+                 and g.get("fill-opacity"))
+    assert float(group.get("fill-opacity")) == 0.4  # each dot, so overlaps darken as in Agg
 
 
 def test_text_is_drawn_as_glyph_outlines_at_its_anchor():

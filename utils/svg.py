@@ -290,12 +290,18 @@ class SVGRenderer(RendererBase):
         offsets = offsets[keep]
         if not len(offsets) or not len(item.vertices):
             return
+        at = self._pixels(offsets).tolist()
+        radius = _circle_radius(item)
+        if radius is not None:  # a <circle> is one element; a <use> clones a tree per dot
+            r = f"{radius * SCALE:.4g}"
+            dots = "".join(f'<circle cx="{x}" cy="{y}" r="{r}"/>' for x, y in at)
+            self._emit(gc, f'<g{self._style(gc, face)}>{dots}</g>')
+            return
         shape = item.vertices.copy()
         shape[:, 1] = -shape[:, 1]  # y down, about the marker's own origin
         d = path_data(np.rint(shape * SCALE).astype(np.int64), item.codes)
         self._ids += 1
         ident = f"{self.prefix}m{self._ids}"
-        at = self._pixels(offsets).tolist()
         uses = "".join(f'<use href="#{ident}" x="{x}" y="{y}"/>' for x, y in at)
         self._emit(gc, f'<defs><path id="{ident}" d="{d}"/></defs>'
                        f'<g{self._style(gc, face)}>{uses}</g>')
@@ -351,6 +357,21 @@ class SVGRenderer(RendererBase):
             w, h = round((x1 - x0) * SCALE), round((y1 - y0) * SCALE)
             self._parts.append(f'<svg x="{x}" y="{y}" width="{w}" height="{h}" '
                                f'viewBox="{x} {y} {w} {h}" overflow="hidden">')
+
+
+def _circle_radius(path):
+    """The radius (pixels) if ``path`` is matplotlib's circle (``Path.unit_circle``, as the
+    "o" marker and scatter draw it) scaled evenly about (0, 0); else None."""
+    circle = Path.unit_circle()
+    if path.codes is None or len(path.codes) != len(circle.codes) + 1 \
+            or (path.codes[:-1] != circle.codes).any():
+        return None  # cleaned() adds a STOP; anything else is another shape
+    vertices = path.vertices[:-2]  # a CLOSEPOLY's vertex means nothing (cleaned() keeps it)
+    radius = np.abs(vertices[0, 1])
+    if radius == 0 or not np.allclose(vertices, circle.vertices[:-1] * radius,
+                                      rtol=0, atol=1e-6 * radius + 1e-9):
+        return None
+    return float(radius)
 
 
 def glyph_defs(glyphs):

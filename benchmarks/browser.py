@@ -7,7 +7,7 @@
   press: lecture text full of equations costs a few ms a press, whatever the widget). Its
   presses alternate with the explorer's, in rounds, and each explorer's ratio is to the floor
   beside it (goal: at most 1.3).
-- A second floor cell at the end of (a copy of) each notebook, measured before and after
+- A second floor cell added at the end of each notebook, measured before and after
   each explorer, shows what the place adds: the ratios to it are reported too.
 - Each explorer of each lecture notebook: key press on its main control (first slider, else
   first dropdown) to its figure fully redrawn (the last of its layers that changed: the moving
@@ -74,21 +74,10 @@ def run(lectures_dir, presses=30, log=print):
         names = lectures_in(lectures_dir)
         for name in names:
             shutil.copytree(Path(lectures_dir) / name, work / name)
-            _add_floor_cell(work / name / f"{name}.ipynb")
         with driver.JupyterLab(work) as lab, driver.Browser() as browser:
             return _measure(lab, browser, names, presses, log), None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _add_floor_cell(path):
-    """The floor slider as the last cell of (a copy of) the notebook: measured in the same page
-    and kernel as the notebook's explorers, so both see the same DOM, kernel and machine."""
-    import nbformat
-
-    nb = nbformat.read(str(path), as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(driver.FLOOR_CODE))
-    nbformat.write(nb, str(path))
 
 
 def _measure(lab, browser, names, presses, log):
@@ -97,6 +86,7 @@ def _measure(lab, browser, names, presses, log):
         nb = lab.open(browser, f"{name}/{name}.ipynb")
         try:
             notebooks.append(_run_notebook(nb, name, log))
+            nb.insert_cell_below(len(nb.cells()) - 1, driver.FLOOR_CODE)
             here = []
 
             def end_floor():  # the floor cell, last (cells inserted above move it down)

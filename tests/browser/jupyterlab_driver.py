@@ -393,8 +393,8 @@ FLOOR_CODE = """\
 import ipywidgets as widgets
 
 
-def latency_floor(description="floor"):
-    slider = widgets.IntSlider(value=50, min=0, max=100, description=description)
+def latency_floor():
+    slider = widgets.IntSlider(value=50, min=0, max=100, description="floor")
     label = widgets.Label("50").add_class("latency-label")
     slider.observe(lambda change: setattr(label, "value", str(change["new"])), names="value")
     return widgets.VBox([slider, label])
@@ -403,19 +403,6 @@ def latency_floor(description="floor"):
 latency_floor()
 """
 # Each floor keeps its own label (a closure): several floors in one notebook stay apart.
-
-
-def write_floor_notebook(path):
-    """The latency floor: a slider whose kernel callback only sets a text label."""
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(FLOOR_CODE)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
 
 
 class Notebook:

@@ -8,12 +8,20 @@ KEEP_CELL_METADATA = ("nbgrader", "tags", "editable", "deletable")
 
 
 def cell_ids(cells):
-    """Stable ids: an nbgrader cell is known by its grade_id, the others by their position."""
-    counts = {"markdown": 0, "code": 0, "raw": 0}
+    """Stable ids: an nbgrader cell is known by its grade_id; any other cell keeps the id it was
+    given once (by JupyterLab, VS Code or this function); a cell without one, or with one
+    already taken, gets a fresh random id. Inserting a cell never renames the others."""
+    import uuid
+
+    taken = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells} - {None}
     for cell in cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        counts[cell["cell_type"]] += 1
-        yield grade_id or f"{cell['cell_type'][:2]}-{counts[cell['cell_type']]:02d}"
+        cell_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell_id is None:
+            cell_id = cell.get("id")
+            while not cell_id or cell_id in taken:
+                cell_id = uuid.uuid4().hex[:8]
+        taken.add(cell_id)
+        yield cell_id
 
 
 def clean(nb):

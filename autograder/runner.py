@@ -36,8 +36,12 @@ def _digest(*parts):
 
 
 def code_digest():
-    """A hash of the code that decides grades: utils (checks, references) and this grader."""
-    files = sorted((course.ROOT / "utils").rglob("*.py")) + sorted(course.HERE.glob("*.py"))
+    """A hash of the code that decides grades: the contract, the references, the checks and
+    this grader (not the figures or data sets: changing a plot regrades nothing)."""
+    utils = course.ROOT / "utils"
+    files = ([utils / "__init__.py", utils / "contract.py", utils / "curriculum.toml"]
+             + sorted((utils / "reference").rglob("*.py"))
+             + sorted((utils / "exercises").rglob("*.py")) + sorted(course.HERE.glob("*.py")))
     return _digest(*[f.relative_to(course.ROOT).as_posix().encode() + f.read_bytes()
                      for f in files])
 

@@ -110,7 +110,7 @@ class StudentProcess:
 
     def run(self):
         import numpy as np
-        from utils import checking
+        from utils.exercises import checking
 
         for reference in self.disabled:  # before any student code: copies get the raiser too
             reference.__globals__["_ReferenceUsed_"] = checking.ReferenceUsed
@@ -245,7 +245,7 @@ class Exercise:
             self.kill("crashed")
 
     def proxy(self, name):
-        from utils import checking
+        from utils.exercises import checking
 
         exercise = self
 
@@ -556,8 +556,8 @@ class Zygote:
         import numpy  # noqa: F401 - imported before the forks, as student code will need it
         import utils
 
-        for module in sorted(set(utils._REFERENCES.values())) + [
-                "checking", "gradcheck", "shapes", "data", "exercises"]:
+        for module in [f"reference.{m}" for m in sorted(set(utils._REFERENCES.values()))] + [
+                "exercises.checking", "exercises.gradcheck", "data", "exercises"]:
             if importlib.util.find_spec(f"utils.{module}") is not None:  # later notebooks'
                 importlib.import_module(f"utils.{module}")                # may not exist yet
         for name in ("math", "random", "itertools", "functools", "collections", "copy", "re",

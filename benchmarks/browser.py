@@ -39,7 +39,7 @@ FIRST_WIDGET_GOAL_S = 3.0
 
 # Run in the notebook's kernel (not in the notebook): what each explorer recorded.
 _TIMINGS = """
-import json as _json, utils.widgets as _w
+import json as _json, utils.explorers.widgets as _w
 def _main(e):
     kinds = ("Slider", "Dropdown", "ToggleButtons")
     for kind in kinds:
@@ -130,7 +130,7 @@ def _run_notebook(nb, name, log):
 
 # Run in the kernel before each cold press: forget every frame kept or rendered ahead.
 _FORGET = """
-import utils.widgets as _w
+import utils.explorers.widgets as _w
 for _e in _w.live_explorers():
     _e.forget()
 """

@@ -306,7 +306,7 @@ def transformer_forward_case(rng):
 
 def transformer_backward_case(rng):
     import torch
-    from utils.transformer import transformer_block_backward
+    from utils.reference.transformer import transformer_block_backward
 
     X, p, mask, layer = block_inputs(rng)
     dout = rng.standard_normal((N, T, D))

@@ -11,6 +11,15 @@ sys.path.insert(0, str(ROOT))  # `import autograder` / `import utils` from this 
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+try:  # property tests draw the same examples on every run and machine (no flaky CI)
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+    settings.register_profile("dev", deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:
+    pass
+
 
 def assignments(root=ROOT):
     solutions = Path(root) / "solutions"

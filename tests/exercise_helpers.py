@@ -1,7 +1,7 @@
 """Assertions shared by the exercise-check tests."""
 import numpy as np
 
-from utils.checking import diagnose
+from utils.exercises.checking import diagnose
 
 
 def assert_each_mistake_is_diagnosed(mistakes, cases):

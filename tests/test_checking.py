@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import utils
-from utils import checking
-from utils.checking import Case, ExerciseFailure, Mistake, check_function, forbid
+from utils.exercises import checking
+from utils.exercises.checking import Case, ExerciseFailure, Mistake, check_function, forbid
 from utils.exercises.perceptron import check_perceptron_forward
 
 
@@ -95,7 +95,7 @@ def test_an_exception_reports_the_case_and_keeps_the_traceback():
 
 def _ref_routes():
     """Ways a student might hand perceptron_forward to utils' reference."""
-    from utils.perceptron import perceptron_forward as imported
+    from utils.reference.perceptron import perceptron_forward as imported
 
     def wrapper(X, w, w0, g):
         return utils.perceptron_forward(X, w, w0, g)
@@ -121,7 +121,7 @@ def _ref_routes():
         "functools.wraps": decorated,
         "partial": functools.partial(utils.perceptron_forward),
         "copied code": types.FunctionType(utils.perceptron_forward.__code__,
-                                          utils.perceptron.__dict__),
+                                          utils.reference.perceptron.__dict__),
     }
 
 

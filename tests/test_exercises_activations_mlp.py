@@ -7,9 +7,9 @@ import pytest
 from exercise_helpers import assert_each_mistake_is_diagnosed
 
 import utils
-import utils.activations
-import utils.mlp
-from utils.checking import ExerciseFailure
+import utils.reference.activations
+import utils.reference.mlp
+from utils.exercises.checking import ExerciseFailure
 from utils.exercises import activations as act
 from utils.exercises import check_for, mlp, yours_or_reference
 
@@ -312,8 +312,8 @@ def test_sigmoid_may_not_call_expit():
 
 # --- the references are off limits ------------------------------------------------------------
 
-MODULES = {**dict.fromkeys(ACTIVATIONS, utils.activations),
-           "dense_forward": utils.mlp, "mlp_forward": utils.mlp}
+MODULES = {**dict.fromkeys(ACTIVATIONS, utils.reference.activations),
+           "dense_forward": utils.reference.mlp, "mlp_forward": utils.reference.mlp}
 
 
 @pytest.mark.parametrize("name", list(RIGHT))

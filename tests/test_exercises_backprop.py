@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import utils
-import utils.backprop
-from utils.checking import ExerciseFailure
+import utils.reference.backprop
+from utils.exercises.checking import ExerciseFailure
 from utils.exercises import backprop as ex
 from utils.exercises import check_for, yours_or_reference
 from utils.exercises.backprop import check_dense_backward, check_mlp_loss_and_grads
@@ -78,7 +78,7 @@ def mlp_with_dense_backward(X, y, params, activation):
 
 def mlp_reusing_course_dense_backward(X, y, params, activation):
     """Calling utils.dense_backward (another exercise's reference) is allowed here."""
-    g, g_grad = utils.backprop.activation_pair(activation)
+    g, g_grad = utils.reference.backprop.activation_pair(activation)
     Z1 = X @ params["W1"] + params["b1"]
     A = g(Z1)
     Y = A @ params["W2"] + params["b2"]
@@ -182,14 +182,14 @@ def test_checks_reject_the_reference_itself_and_aliases():
     with pytest.raises(ExerciseFailure, match="reference"):
         check_dense_backward(utils.dense_backward, quiet=True)
     with pytest.raises(ExerciseFailure, match="reference"):
-        check_mlp_loss_and_grads(utils.backprop.mlp_loss_and_grads, quiet=True)
+        check_mlp_loss_and_grads(utils.reference.backprop.mlp_loss_and_grads, quiet=True)
 
 
 def test_checks_reject_calls_to_the_reference():
     def via_utils(dZ, X, W):
         return utils.dense_backward(dZ, X, W)
 
-    from utils.backprop import mlp_loss_and_grads as renamed
+    from utils.reference.backprop import mlp_loss_and_grads as renamed
 
     def via_import(X, y, params, activation):
         loss, grads = renamed(X, y, params, activation)

@@ -6,8 +6,8 @@ import pytest
 from exercise_helpers import assert_each_mistake_is_diagnosed
 
 import utils
-import utils.losses
-from utils.checking import ExerciseFailure
+import utils.reference.losses
+from utils.exercises.checking import ExerciseFailure
 from utils.exercises import losses as ex
 from utils.exercises import check_for, yours_or_reference
 
@@ -210,7 +210,7 @@ def test_checks_reject_calling_the_reference(name):
         return reference(*args, **kwargs)
 
     def through_module(*args, **kwargs):
-        return getattr(utils.losses, name)(*args, **kwargs)
+        return getattr(utils.reference.losses, name)(*args, **kwargs)
 
     for student in (wrapper, through_module):
         with pytest.raises(ExerciseFailure, match="reference"):
@@ -223,7 +223,7 @@ def test_checks_reject_calling_the_reference(name):
                                         ("bce_with_logits_grad", "bce_with_logits_loss"),
                                         ("cross_entropy_grad", "cross_entropy_loss")])
 def test_gradients_may_not_differentiate_the_course_loss(name, loss):
-    from utils.gradcheck import numerical_gradient
+    from utils.exercises.gradcheck import numerical_gradient
 
     reference_loss = getattr(utils, loss)
 
@@ -236,7 +236,7 @@ def test_gradients_may_not_differentiate_the_course_loss(name, loss):
 
 def test_cross_entropy_may_not_use_the_private_log_softmax():
     def private(logits, labels):
-        return -np.mean(utils.losses._log_softmax(logits)[np.arange(len(labels)), labels])
+        return -np.mean(utils.reference.losses._log_softmax(logits)[np.arange(len(labels)), labels])
 
     with pytest.raises(ExerciseFailure, match="reference"):
         check("cross_entropy_loss")(private, quiet=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import utils
-from utils.checking import ExerciseFailure
+from utils.exercises.checking import ExerciseFailure
 from utils.exercises import optim as ex
 from utils.exercises import yours_or_reference
 
@@ -268,7 +268,7 @@ def test_calling_the_reference_is_rejected(name):
 
 def test_calling_the_reference_through_the_module_is_rejected():
     def wrapper(grad_fn, w_init, lr, n_steps):
-        return utils.optim.gradient_descent(grad_fn, w_init, lr, n_steps)
+        return utils.reference.optim.gradient_descent(grad_fn, w_init, lr, n_steps)
 
     _fails(ex.check_gradient_descent, wrapper, "reference")
 

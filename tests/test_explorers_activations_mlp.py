@@ -183,7 +183,7 @@ def test_output_map_is_the_network_on_the_grid(xor_explorer):
     _, o_img = images(explorer)
     n = o_img.get_array().shape[0]
     hax = explorer.fig.axes[0]
-    _, _, points = utils.plotting.grid(hax.get_xlim(), hax.get_ylim(), n)
+    _, _, points = utils.explorers.plotting.grid(hax.get_xlim(), hax.get_ylim(), n)
     expected = utils.mlp_forward(points, explorer.params, utils.sigmoid)[:, 0].reshape(n, n)
     np.testing.assert_allclose(o_img.get_array(), expected, atol=1e-12)
 
@@ -249,7 +249,7 @@ def test_other_activations_and_data(g):
     explorer.set(unit=0, v=2.0)
     assert explorer.last_error is None
     np.testing.assert_allclose(explorer.fig.axes[1].images[0].get_array(),
-                               utils.mlp_forward(utils.plotting.grid(
+                               utils.mlp_forward(utils.explorers.plotting.grid(
                                    explorer.fig.axes[0].get_xlim(),
                                    explorer.fig.axes[0].get_ylim(), 40)[2],
                                    explorer.params, g)[:, 0].reshape(40, 40), atol=1e-12)

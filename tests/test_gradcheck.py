@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils import gradcheck
+from utils.exercises import gradcheck
 
 
 @settings(max_examples=30, deadline=None)

@@ -69,7 +69,7 @@ DIFFERENT_BUT_RIGHT = {
 CALLS_REFERENCE = ("import utils\n"
                    "def perceptron_forward(X, w, w0, g):\n"
                    "    return utils.perceptron_forward(X, w, w0, g)\n")
-ALIASES_REFERENCE = ("from utils.perceptron import perceptron_forward as _mine\n"
+ALIASES_REFERENCE = ("from utils.reference.perceptron import perceptron_forward as _mine\n"
                      "perceptron_forward = _mine\n")
 
 

@@ -40,7 +40,7 @@ def hostile(course_dir, port):
     return {
         "patches_numpy": (WRONG + "import numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None\n"
                           "np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n", 0),
-        "patches_checks": (WRONG + "import utils.checking as c, utils.exercises.perceptron as p\n"
+        "patches_checks": (WRONG + "import utils.exercises.checking as c, utils.exercises.perceptron as p\n"
                            "c.check_function = c.run_case = lambda *a, **k: None\n"
                            "p.check_perceptron_forward = lambda *a, **k: None\n"
                            "c.difference = lambda *a, **k: None\n", 0),
@@ -73,13 +73,13 @@ def hostile(course_dir, port):
                                "    return ns['perceptron_forward'](X, w, w0, g)\n", 0),
         "reads_gradebook": (f"def perceptron_forward(X, w, w0, g, _p={str(db)!r}):\n"
                             "    open(_p, 'rb').read(16)\n    return g(w0 + X @ w)\n", 0),
-        "reads_reference_source": ("import inspect, utils.perceptron\n"
+        "reads_reference_source": ("import inspect, utils.reference.perceptron\n"
                                    "def perceptron_forward(X, w, w0, g):\n"
-                                   "    ns = dict(vars(utils.perceptron))\n"
-                                   "    exec(inspect.getsource(utils.perceptron.perceptron_forward).replace('def perceptron_forward', 'def mine'), ns)\n"
+                                   "    ns = dict(vars(utils.reference.perceptron))\n"
+                                   "    exec(inspect.getsource(utils.reference.perceptron.perceptron_forward).replace('def perceptron_forward', 'def mine'), ns)\n"
                                    "    return ns['mine'](X, w, w0, g)\n", 0),
-        "copies_reference_code": ("import types, utils, utils.perceptron\n"
-                                  "perceptron_forward = types.FunctionType(utils.perceptron_forward.__code__, vars(utils.perceptron))\n", 0),
+        "copies_reference_code": ("import types, utils, utils.reference.perceptron\n"
+                                  "perceptron_forward = types.FunctionType(utils.perceptron_forward.__code__, vars(utils.reference.perceptron))\n", 0),
         "calls_reference_swallowing": ("import utils\ndef perceptron_forward(X, w, w0, g):\n"
                                        "    try:\n        return utils.perceptron_forward(X, w, w0, g)\n"
                                        "    except BaseException:\n        return g(X @ w)\n", 0),

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import utils
-from utils.gradcheck import numerical_derivative, relative_error
+from utils.exercises.gradcheck import numerical_derivative, relative_error
 from numerics import quiet
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle (make test installs it)")

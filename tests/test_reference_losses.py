@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import utils
-from utils.gradcheck import check_gradient
+from utils.exercises.gradcheck import check_gradient
 from numerics import quiet
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle (make test installs it)")

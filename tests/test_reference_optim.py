@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import utils
-from utils.optim import gradient_descent, init_weights, minibatch_sgd
+from utils.reference.optim import gradient_descent, init_weights, minibatch_sgd
 
 
 def _spd(rng, D):

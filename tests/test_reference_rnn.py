@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import utils
-from utils.gradcheck import numerical_gradient
+from utils.exercises.gradcheck import numerical_gradient
 from numerics import quiet
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the backward passes")

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import utils
 from benchmarks import reference
-from utils import transformer
-from utils.gradcheck import numerical_gradient
+from utils.reference import transformer
+from utils.exercises.gradcheck import numerical_gradient
 from numerics import quiet
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the backward passes")
@@ -275,9 +275,12 @@ def test_transformer_block_is_stable_for_huge_inputs():
     assert np.all(np.isfinite(out)) and all(np.all(np.isfinite(g)) for g in grads.values())
     expected_out, expected = _torch_block(X, p, 2, mask, dout)
     np.testing.assert_allclose(out, expected_out, rtol=1e-8, atol=1e-8)
-    for k in expected:  # near-saturated softmax rows: compare on the gradients' own scale
-        np.testing.assert_allclose(grads[k], expected[k], rtol=1e-6,
-                                   atol=1e-9 * np.abs(expected[k]).max() + 1e-12, err_msg=k)
+    # Near-saturated softmax rows make some gradients (W_q's, ~1e-60 here) pure rounding noise
+    # in float64 (PyTorch's come out ~1e-11 on some machines): compare every key on the scale
+    # of the block's largest gradient, which is what a wrong formula would disturb.
+    scale = max(np.abs(g).max() for g in expected.values())
+    for k in expected:
+        np.testing.assert_allclose(grads[k], expected[k], rtol=1e-6, atol=1e-9 * scale, err_msg=k)
 
 
 def test_transformer_functions_leave_their_inputs_alone():

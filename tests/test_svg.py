@@ -1,4 +1,4 @@
-"""utils.svg: the SVG a move sends, checked against matplotlib's own transforms (Agg backend).
+"""utils.explorers.svg: the SVG a move sends, checked against matplotlib's own transforms (Agg backend).
 
 That the browser draws it as Agg does is checked pixel by pixel in tests/browser.
 """
@@ -14,8 +14,8 @@ import pytest  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from utils import svg  # noqa: E402
-from utils.widgets import figure  # noqa: E402
+from utils.explorers import svg  # noqa: E402
+from utils.explorers.widgets import figure  # noqa: E402
 
 NS = "{http://www.w3.org/2000/svg}"
 

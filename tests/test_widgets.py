@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 
 from utils.data import iris_two_species, xor  # noqa: E402
 from utils.explorers import perceptron as explore  # noqa: E402
-from utils.widgets import Explorer, figure, slider  # noqa: E402
+from utils.explorers.widgets import Explorer, figure, slider  # noqa: E402
 
 
 def _shown(explorer):
@@ -98,7 +98,7 @@ import json  # noqa: E402
 import pytest  # noqa: E402
 
 from conftest import ROOT, assignments, errors, execute, read_notebook  # noqa: E402
-from utils import widgets as widget_module  # noqa: E402
+from utils.explorers import widgets as widget_module  # noqa: E402
 
 
 @pytest.fixture
@@ -240,7 +240,7 @@ def test_timings_and_live_explorers_are_recorded():
 MOVE_EVERY_CONTROL = """
 import json as _json
 import numpy as _np
-import utils.widgets as _w
+import utils.explorers.widgets as _w
 
 def _values(c):
     if hasattr(c, "options"):
@@ -272,7 +272,7 @@ def test_every_explorer_of_every_notebook_layers_what_a_full_redraw_draws(assign
                                                                           monkeypatch):
     """Each solution notebook (inline backend), then every control of every explorer moved
     across its range with every layered frame compared with a full redraw."""
-    monkeypatch.setenv("COURSE_WIDGETS_VERIFY", "1")  # read by the kernel's utils.widgets
+    monkeypatch.setenv("COURSE_WIDGETS_VERIFY", "1")  # read by the kernel's utils.explorers.widgets
     path = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
     nb = read_notebook(path)
     for cell in nb["cells"]:

@@ -18,6 +18,8 @@ from autograder.notebooks import write_clean  # noqa: E402
 
 def to_py(path):
     nb = jupytext.read(path)
+    for cell in nb.cells:  # the header of each cell carries its id, so ids survive the round trip
+        cell.metadata["id"] = cell.get("id")
     out = Path(path).with_suffix(".py")
     jupytext.write(nb, out, fmt="py:percent")
     print(f"wrote {out}")
@@ -25,6 +27,8 @@ def to_py(path):
 
 def from_py(path):
     nb = jupytext.read(path, fmt="py:percent")
+    for cell in nb.cells:  # a cell added in the text has no id yet: write_clean gives it one
+        cell["id"] = cell.metadata.pop("id", None)
     out = Path(path).with_suffix(".ipynb")
     write_clean(dict(nb), out)
     print(f"wrote {out}")

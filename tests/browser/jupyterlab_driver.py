@@ -47,7 +47,7 @@ SETTINGS = {  # JupyterLab user settings: quiet, deterministic, nothing saved be
     "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
 }
 # Recorded in every page: when a key or mouse button last went down; and, for each armed
-# explorer figure (utils.widgets: a grid of layers), when its layers last changed: the moving
+# explorer figure (utils.explorers.widgets: a grid of layers), when its layers last changed: the moving
 # layers' markup replaced (its new pictures counted once loaded, ready to paint), or a picture's
 # source changed and loaded.
 PAGE_HOOKS = """
@@ -556,7 +556,7 @@ class Notebook:
         must add up to on screen."""
         import base64
 
-        code = ("import base64 as _b, utils.widgets as _w\n"
+        code = ("import base64 as _b, utils.explorers.widgets as _w\n"
                 f"_e = [e for e in _w.live_explorers() if e.widget.model_id == {explorer['model_id']!r}]\n"
                 "print(_b.b64encode(_e[0].png()).decode() if _e else '')")
         return base64.b64decode(self.execute_hidden(code).strip())

@@ -6,12 +6,12 @@ test cell calls it again with another seed and more random cases (and adds its o
 """
 from importlib import import_module
 
-from .. import _REFERENCES
+from ..contract import FUNCTIONS
 
 
 def check_for(name):
     """The check function for graded function ``name``."""
-    module = import_module(f"{__name__}.{_REFERENCES[name]}")
+    module = import_module(f"{__name__}.{FUNCTIONS[name].module}")
     return getattr(module, f"check_{name}")
 
 
@@ -21,7 +21,7 @@ def yours_or_reference(fn):
     Lets the plots and experiments of a notebook run before its exercises are done; says
     which one is used, so a student knows when their own code is running.
     """
-    from ..checking import passes
+    from .checking import passes
 
     name = fn.__name__
     reference = getattr(import_module("utils"), name)

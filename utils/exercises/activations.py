@@ -7,10 +7,10 @@ with finite differences of the true function. ``tanh`` must be built from ``np.e
 """
 import numpy as np
 
-from .. import activations as ref
-from ..checking import (Case, ExerciseFailure, Mistake, ReferenceUsed, check_function,
+from ..reference import activations as ref
+from .checking import (Case, ExerciseFailure, Mistake, ReferenceUsed, check_function,
                         check_gradient_against_numeric, diagnose, forbid)
-from ..gradcheck import numerical_derivative
+from .gradcheck import numerical_derivative
 
 
 # The mistakes below are computed with private copies of the stable formulas, not with the

@@ -8,11 +8,11 @@ import warnings
 
 import numpy as np
 
-from .. import backprop as ref
-from ..checking import (Case, Mistake, ReferenceUsed, check_function,
+from ..reference import backprop as ref
+from .checking import (Case, Mistake, ReferenceUsed, check_function,
                         check_gradient_against_numeric, diagnose, difference, forbid)
-from ..gradcheck import numerical_gradient
-from ..mlp import MLP_KEYS
+from .gradcheck import numerical_gradient
+from ..reference.mlp import MLP_KEYS
 
 # --- dense_backward ---------------------------------------------------------------------------
 

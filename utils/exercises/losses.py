@@ -3,11 +3,11 @@ import warnings
 
 import numpy as np
 
-from .. import losses as ref
-from ..activations import sigmoid
-from ..checking import (Case, Mistake, ReferenceUsed, check_function,
+from ..reference import losses as ref
+from ..reference.activations import sigmoid
+from .checking import (Case, Mistake, ReferenceUsed, check_function,
                         check_gradient_against_numeric, diagnose, forbid)
-from ..gradcheck import numerical_gradient
+from .gradcheck import numerical_gradient
 
 # Besides each exercise's own reference, what its answer may not call: a gradient must not
 # differentiate the course's loss numerically, and log-softmax is the whole of cross-entropy.

@@ -1,9 +1,9 @@
 """Checks for notebook 03: dense layers and the multilayer perceptron."""
 import numpy as np
 
-from .. import mlp as ref
-from ..activations import relu, sigmoid
-from ..checking import Case, Mistake, check_function
+from ..reference import mlp as ref
+from ..reference.activations import relu, sigmoid
+from .checking import Case, Mistake, check_function
 
 
 def identity(z):

@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 
-from .. import optim as ref
-from ..activations import sigmoid
-from ..checking import (Case, ExerciseFailure, Mistake, ReferenceUsed, check_function,
+from ..reference import optim as ref
+from ..reference.activations import sigmoid
+from .checking import (Case, ExerciseFailure, Mistake, ReferenceUsed, check_function,
                         difference, forbid)
 
 

@@ -1,9 +1,9 @@
 """Checks for notebook 01: the perceptron."""
 import numpy as np
 
-from .. import perceptron as ref
-from ..activations import sigmoid
-from ..checking import Case, Mistake, check_function
+from ..reference import perceptron as ref
+from ..reference.activations import sigmoid
+from .checking import Case, Mistake, check_function
 
 
 def identity(z):

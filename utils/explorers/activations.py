@@ -2,9 +2,9 @@
 import ipywidgets as widgets
 import numpy as np
 
-from .. import activations as ref
-from ..plotting import EdgeMark
-from ..widgets import Explorer, figure, slider
+from ..reference import activations as ref
+from .plotting import EdgeMark
+from .widgets import Explorer, figure, slider
 
 REFERENCES = {
     "sigmoid": (ref.sigmoid, ref.sigmoid_grad),
@@ -39,7 +39,7 @@ def activation_explorer(functions=None, z_range=(-6.0, 6.0), n=401):
         z_range: the z interval shown.
         n: points per curve.
     Returns:
-        an :class:`~utils.widgets.Explorer` with controls ``activation`` (dropdown),
+        an :class:`~utils.explorers.widgets.Explorer` with controls ``activation`` (dropdown),
         ``z0`` (where the tangent touches), ``w`` (gain) and ``b`` (shift).
 
     The left panel shows a(z) = g(w z + b) and its tangent at z0, whose slope is

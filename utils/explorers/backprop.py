@@ -11,8 +11,8 @@ from functools import lru_cache
 import ipywidgets as widgets
 import numpy as np
 
-from ..backprop import ACTIVATIONS, dense_backward
-from ..widgets import Explorer, figure
+from ..reference.backprop import ACTIVATIONS, dense_backward
+from .widgets import Explorer, figure
 
 SCALES = tuple(float(s) for s in np.round(np.arange(0.25, 4.001, 0.25), 2))
 BIASES = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0)
@@ -100,7 +100,7 @@ def gradient_flow(depth=10, width=64, n=64, seed=0, activation="sigmoid", scale=
     per hidden layer: the share of units whose g'(z) is below 1% of its peak (dead ReLUs,
     saturated sigmoid/tanh units) as bars, and the mean g'(z) as dots.
 
-    Returns an :class:`~utils.widgets.Explorer` with controls ``activation``, ``scale`` (the
+    Returns an :class:`~utils.explorers.widgets.Explorer` with controls ``activation``, ``scale`` (the
     weights' standard deviation times sqrt(fan_in)) and ``bias`` (every hidden bias). All
     settings are computed up front; a move only swaps bar heights.
     """

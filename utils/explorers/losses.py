@@ -2,10 +2,10 @@
 import ipywidgets as widgets
 import numpy as np
 
-from ..activations import sigmoid
-from ..losses import softmax
-from ..plotting import CLASS_COLORS, EdgeMark
-from ..widgets import Explorer, figure, slider
+from ..reference.activations import sigmoid
+from ..reference.losses import softmax
+from .plotting import CLASS_COLORS, EdgeMark
+from .widgets import Explorer, figure, slider
 
 LOSS_COLOR, GRAD_COLOR, NAIVE_COLOR = "black", CLASS_COLORS[1], "#d62728"
 # The logit column spans |z| <= 1000 on a "symlog" axis: linear for |z| <= Z_LINEAR, where the

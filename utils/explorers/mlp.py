@@ -2,8 +2,8 @@
 import ipywidgets as widgets
 import numpy as np
 
-from ..plotting import DIVERGING, grid, line_in_box, padded_limits, scatter_classes
-from ..widgets import Explorer, figure, slider
+from .plotting import DIVERGING, grid, line_in_box, padded_limits, scatter_classes
+from .widgets import Explorer, figure, slider
 
 WEIGHT_RANGE = (-10.0, 10.0)
 
@@ -30,7 +30,7 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
         unit: the hidden unit selected at first.
         threshold: the output is read as class 1 where y > threshold.
     Returns:
-        an :class:`~utils.widgets.Explorer` with controls ``unit`` (which hidden unit the
+        an :class:`~utils.explorers.widgets.Explorer` with controls ``unit`` (which hidden unit the
         sliders move), ``w1``, ``w2`` (its input weights), ``b`` (its bias) and ``v`` (its
         weight in the output). ``explorer.params`` holds the current weights.
 

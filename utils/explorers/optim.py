@@ -21,9 +21,9 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import optim
-from ..plotting import EdgeMark
-from ..widgets import Explorer, figure, slider
+from ..reference import optim
+from .plotting import EdgeMark
+from .widgets import Explorer, figure, slider
 
 PATH_COLOR = "#ff7f0e"
 FULL_COLOR = "0.35"
@@ -199,7 +199,7 @@ def descent_explorer(x=None, y=None, *, gradient_descent=None, box=None, lr=None
         lr, steps, start: initial control values (lr defaults to 0.5 / L).
         max_steps: the largest number of steps the slider offers.
     Returns:
-        an :class:`~utils.widgets.Explorer`; ``explorer.artists`` names the moving artists.
+        an :class:`~utils.explorers.widgets.Explorer`; ``explorer.artists`` names the moving artists.
 
     The axes never change: the loss panel always spans ``max_steps`` steps and the gaps any
     converging rate can produce from the box (a divergent run leaves through the top, marked

@@ -2,10 +2,10 @@
 import ipywidgets as widgets
 import numpy as np
 
-from ..activations import sigmoid
-from ..perceptron import perceptron_forward
-from ..plotting import DIVERGING, grid, line_in_box, padded_limits, scatter_classes
-from ..widgets import Explorer, figure, slider
+from ..reference.activations import sigmoid
+from ..reference.perceptron import perceptron_forward
+from .plotting import DIVERGING, grid, line_in_box, padded_limits, scatter_classes
+from .widgets import Explorer, figure, slider
 
 
 def step(z):

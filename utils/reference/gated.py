@@ -24,7 +24,7 @@ GRU, blocks r, z, n of W_x (D, 3H), W_h (H, 3H), b_x, b_h (3H,):
     n = tanh(x W_xn + b_xn + r * (h W_hn + b_hn)) candidate
     h_t = (1 - z) * n + z * h_{t-1}
 
-Speed, as in ``utils.rnn``: the inputs' share of every step's pre-activations is one matmul
+Speed, as in ``utils.reference.rnn``: the inputs' share of every step's pre-activations is one matmul
 before the loop, the weight gradients one matmul each after it. The logistic sigmoid of
 notebook 02 is computed as sigma(z) = (1 + tanh(z / 2)) / 2, the same function, which lets one
 ``np.tanh`` call (overflow-free for any z) produce all four gates of a step at once.
@@ -117,7 +117,7 @@ def _check_lstm(X, h0, c0, params, dims=None):
 
 
 def _lstm_forward(X_tm, h0, c0, W_x, W_h, b):
-    """The recurrence on validated inputs, time-major (see ``utils.rnn``): X_tm is (T, N, D).
+    """The recurrence on validated inputs, time-major (see ``utils.reference.rnn``): X_tm is (T, N, D).
 
     Returns (hs, cs, gates): hs = [h0, h_1, ..., h_T] and cs = [c0, c_1, ..., c_T] as
     (T + 1, N, H) arrays, and every step's gates [i, f, g, o] as (T, N, 4H), for the backward.

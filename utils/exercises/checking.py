@@ -68,7 +68,7 @@ def forbid(*references):
     """Make every route to ``references`` raise :class:`ReferenceUsed` while inside.
 
     The function objects' code is swapped, so aliases (``f = utils.sigmoid``), wrappers,
-    ``from utils.activations import sigmoid as s`` and module attribute calls all hit it.
+    ``from utils.reference.activations import sigmoid as s`` and module attribute calls all hit it.
     Each swapped code object keeps its reference's name, so the error can say which one.
     """
     saved = [(ref, ref.__code__) for ref in references]

@@ -16,7 +16,7 @@ benchmarks/): the figure is shown as a stack of layers in one grid cell, drawn b
 The artists ``update`` changed are found from matplotlib's ``stale`` flags (every setter raises
 it, so ``update`` must change artists through their setters). Everything drawn before the first
 of them is one PNG (the background), drawn once; each changed artist is sent on every move in
-its cheapest form: lines, markers, bars, arrows and texts as SVG (:mod:`utils.svg`, a few
+its cheapest form: lines, markers, bars, arrows and texts as SVG (:mod:`utils.explorers.svg`, a few
 hundred bytes the browser paints at once), images at their data size, scaled by the browser;
 static artists drawn above a changed one are transparent PNG layers in between, so the stack
 looks as a full redraw would. Only the layers that changed are re-sent. An axes whose limits

@@ -1,4 +1,4 @@
-"""The moving parts of a figure as SVG, for the browser to draw: see :mod:`utils.widgets`.
+"""The moving parts of a figure as SVG, for the browser to draw: see :mod:`utils.explorers.widgets`.
 
 :class:`SVGRenderer` is a matplotlib renderer (the ``RendererBase`` API every artist draws
 through) that writes SVG elements instead of pixels. An explorer draws only the artists a move

@@ -8,7 +8,7 @@ import pytest
 from autograder import course
 from autograder.notebooks import clean, dumps
 from conftest import ROOT, assignments, errors, execute, nbgrader_meta, read_notebook
-from contract import GRADED
+from utils.contract import GRADED
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

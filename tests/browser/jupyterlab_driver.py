@@ -9,7 +9,7 @@ Used by the browser tests (tests/browser/test_browser.py) and by the benchmark (
             ms = nb.press(explorer)       # arrow key on its main control -> ms to a new frame
         nb.close()
 
-Robustness rules (see field-notes.md): JupyterLab gets a token, 127.0.0.1 and a free port (retried
+Robustness rules (measured on this machine): JupyterLab gets a token, 127.0.0.1 and a free port (retried
 if taken), its own settings (news toast silenced, autosave off, every cell in the DOM) and its
 own workspace and runtime folders; every wait is on a state (the kernel's "idle", a cell's prompt
 number, a figure's layers changing), never a fixed sleep; the server, its kernels and the browser are torn

@@ -39,6 +39,29 @@ def one_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def progress_bar(total, description="training"):
+    """Show a progress bar with a live text (an ipywidgets row) and return a callback
+    ``progress(done, total, loss=None, accuracy=None)`` that moves it."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    bar = widgets.IntProgress(value=0, min=0, max=total, description=description)
+    text = widgets.Label(value="")
+    display(widgets.HBox([bar, text]))
+    start = time.perf_counter()
+
+    def progress(done, total=total, loss=None, accuracy=None):
+        bar.value = done
+        parts = [f"{done}/{total}", f"{time.perf_counter() - start:.1f} s"]
+        if loss is not None:
+            parts.append(f"loss {loss:.4f}")
+        if accuracy is not None:
+            parts.append(f"test accuracy {accuracy:.1%}")
+        text.value = "   ".join(parts)
+
+    return progress
+
+
 def digit_rows():
     """``(S_train (1348, 8, 8), y_train, S_test (449, 8, 8), y_test)``: every digit as a
     sequence of its 8 rows (step t = row t, top first), pixels in [0, 1]."""
@@ -90,22 +113,28 @@ def reservoir_accuracy(rnn_forward, rho, seed=0, data=None, lam=RIDGE):
     with one_thread():
         F_train = last_states(rnn_forward, S_train, params)
         F_test = last_states(rnn_forward, S_test, params)
-    W, b = ridge_readout(F_train, y_train, lam)
-    return accuracy(F_test @ W + b, y_test)
+        W, b = ridge_readout(F_train, y_train, lam)
+        return accuracy(F_test @ W + b, y_test)
 
 
-def spectral_sweep(rnn_forward, rhos, seeds=(0, 1, 2), data=None):
-    """``reservoir_accuracy`` for every spectral radius and seed: (len(rhos), len(seeds))."""
+def spectral_sweep(rnn_forward, rhos, seeds=(0, 1, 2), data=None, progress=None):
+    """``reservoir_accuracy`` for every spectral radius and seed: (len(rhos), len(seeds)).
+    ``progress(done, total)`` is called after each spectral radius."""
     data = digit_rows() if data is None else data
-    return np.array([[reservoir_accuracy(rnn_forward, rho, seed, data) for seed in seeds]
-                     for rho in rhos])
+    table = []
+    for i, rho in enumerate(rhos):
+        table.append([reservoir_accuracy(rnn_forward, rho, seed, data) for seed in seeds])
+        if progress is not None:
+            progress(i + 1, len(rhos))
+    return np.array(table)
 
 
 def pixel_ridge_accuracy(data=None, lam=RIDGE):
     """The same closed-form read-out on the 64 raw pixels: a linear classifier, no RNN."""
     S_train, y_train, S_test, y_test = digit_rows() if data is None else data
-    W, b = ridge_readout(S_train.reshape(len(S_train), -1), y_train, lam)
-    return accuracy(S_test.reshape(len(S_test), -1) @ W + b, y_test)
+    with one_thread():
+        W, b = ridge_readout(S_train.reshape(len(S_train), -1), y_train, lam)
+        return accuracy(S_test.reshape(len(S_test), -1) @ W + b, y_test)
 
 
 # --- notebook 08: the whole network trained with BPTT -----------------------------------------

@@ -28,7 +28,7 @@ def _with_play(explorer, control_name, interval_ms=500, step=1):
     slider = explorer.controls[control_name]
     play = widgets.Play(value=slider.value, min=slider.min, max=slider.max, step=step,
                         interval=interval_ms, description="play")
-    widgets.jslink((play, "value"), (slider, "value"))
+    explorer.play_link = widgets.jslink((play, "value"), (slider, "value"))
     box = explorer.widget.children[0]
     box.children = (play, *box.children)
     explorer.play = play
@@ -197,7 +197,7 @@ def _memory_curves(both, h0, N, V, W_in, rhos, scales):
     return table
 
 
-def memory(rho=0.9, input_scale=0.5):
+def memory(rho=0.9, input_scale=0.25):
     """How far back the state remembers: the eigenvalues of W_hh (left) and how much a nudge
     to the first input still moves h_t, t steps later (right, log scale), as the spectral
     radius and the input scale change. Returns an Explorer with controls ``rho`` and
@@ -256,6 +256,24 @@ def spectral_radius(W):
 SLOPE_BINS = np.linspace(0.0, 1.0, 21)
 
 
+def jacobian_norms(X, h0, params):
+    """``(norms (T + 1, N), slopes (N, T, H))``: norms[t, n] = ||dh_T/dh_t|| for sequence n
+    (Frobenius norm over sqrt(H)), t = 0..T, and the slopes tanh'(a_t) = 1 - h_t^2.
+
+    In row-vector form one step sends a gradient back as g_{t-1} = (g_t * (1 - h_t^2)) @ W_hh.T;
+    the rows of M = dh_T/dh_t (as a map of row vectors) follow the same rule, from M = I at T.
+    """
+    H_all, _ = rnn_forward(X, h0, params)
+    slopes = 1.0 - H_all ** 2  # (N, T, H)
+    N, T, H = H_all.shape
+    M = np.broadcast_to(np.eye(H), (N, H, H)).copy()  # dh_T/dh_T
+    norms = [np.ones(N)]
+    for t in range(T - 1, -1, -1):  # M <- dh_T/dh_t, from dh_T/dh_{t+1}
+        M = (M * slopes[:, t, None, :]) @ params["W_hh"].T
+        norms.append(np.linalg.norm(M, axis=(1, 2)) / np.sqrt(H))
+    return np.array(norms[::-1]), slopes
+
+
 @lru_cache(maxsize=2)
 def gradient_table(T=40, N=8, H=32, seed=0, rhos=RHOS, scales=INPUT_SCALES):
     """||dh_T / dh_t|| for t = 0..T, for every (spectral radius, input scale).
@@ -280,14 +298,7 @@ def gradient_table(T=40, N=8, H=32, seed=0, rhos=RHOS, scales=INPUT_SCALES):
                 W_hh = rho * V
                 p = {"W_xh": scale * W_in, "W_hh": W_hh, "b_h": np.zeros(H),
                      "W_hy": np.zeros((H, 1)), "b_y": np.zeros(1)}
-                H_all, _ = rnn_forward(X, h0, p)
-                slopes = 1.0 - H_all ** 2  # (N, T, H)
-                M = np.broadcast_to(np.eye(H), (N, H, H)).copy()  # dh_T/dh_T
-                norms = [np.ones(N)]
-                for t in range(T - 1, -1, -1):  # M <- M @ dh_{t+1}/dh_t, row-vector order
-                    M = (M * slopes[:, t, None, :]) @ W_hh.T
-                    norms.append(np.linalg.norm(M, axis=(1, 2)) / np.sqrt(H))
-                norms = np.array(norms[::-1])  # index t: ||dh_T/dh_t||, t = 0..T
+                norms, slopes = jacobian_norms(X, h0, p)
                 geo = np.exp(np.log(np.maximum(norms, 1e-300)).mean(axis=1))
                 shares = np.histogram(slopes, SLOPE_BINS)[0] / slopes.size
                 table[(rho, scale)] = (geo, shares)

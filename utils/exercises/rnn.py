@@ -32,8 +32,10 @@ def _forbidden(name):
     graded functions, and the private helpers of the module holding them."""
     import utils
 
-    functions = [getattr(utils, f.name) for f in same_or_later(notebook_of(name))]
-    helpers = [ref._hidden_states, ref._dense]
+    notebook = notebook_of(name)
+    functions = [getattr(utils, f.name) for f in same_or_later(notebook)]
+    # rnn_forward's inner loop, under another name; notebook 08 may use rnn_forward (07's)
+    helpers = [ref._hidden_states, ref._dense] if notebook == notebook_of("rnn_forward") else []
     reference = getattr(ref, name)
     return [f for f in functions + helpers if f is not reference]
 

@@ -253,14 +253,21 @@ def test_checks_reject_the_reference_and_calls_to_it(name):
         check_for(name)(wrapper, quiet=True)
 
 
-def test_same_notebook_references_and_private_helpers_are_refused():
-    def forward_via_step(X, h0, params):
-        states, h = [], h0
-        for t in range(X.shape[1]):
-            h = utils.rnn_step(X[:, t], h, params)
-            states.append(h)
-        H_all = np.stack(states, axis=1)
-        return H_all, H_all @ params["W_hy"] + params["b_y"]
+def forward_via_step(X, h0, params):
+    """Calls utils.rnn_step (the grader hands every exercise the others' references)."""
+    states, h = [], h0
+    for t in range(X.shape[1]):
+        h = utils.rnn_step(X[:, t], h, params)
+        states.append(h)
+    H_all = np.stack(states, axis=1)
+    return H_all, H_all @ params["W_hy"] + params["b_y"]
+
+
+def test_later_references_and_private_helpers_are_refused():
+    def step_via_forward(x_t, h_prev, params):
+        H = params["W_hh"].shape[0]
+        out = {**params, "W_hy": np.zeros((H, 1)), "b_y": np.zeros(1)}
+        return utils.rnn_forward(x_t[:, None], h_prev, out)[0][:, 0]
 
     def forward_via_helper(X, h0, params):
         states = utils.reference.rnn._hidden_states(X, h0, params["W_xh"], params["W_hh"],
@@ -268,9 +275,19 @@ def test_same_notebook_references_and_private_helpers_are_refused():
         H_all = states[1:].swapaxes(0, 1)
         return H_all, H_all @ params["W_hy"] + params["b_y"]
 
-    for student in (forward_via_step, forward_via_helper):
+    def clip_inside_backward(dH, X, h0, H_all, params):
+        g = backward_loop(dH, X, h0, H_all, params)
+        return utils.clip_by_global_norm(g, 1e300)[0]
+
+    for check, student in ((ex.check_rnn_step, step_via_forward),
+                           (ex.check_rnn_forward, forward_via_helper),
+                           (ex.check_rnn_backward, clip_inside_backward)):
         with pytest.raises(ExerciseFailure, match=r"calls the course's reference"):
-            ex.check_rnn_forward(student, quiet=True)
+            check(student, quiet=True)
+
+
+def test_earlier_exercises_of_the_notebook_are_allowed():
+    ex.check_rnn_forward(forward_via_step, quiet=True)
 
 
 def test_earlier_notebooks_functions_are_allowed():

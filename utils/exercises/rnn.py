@@ -1,9 +1,9 @@
 """Checks for notebooks 07 and 08: the recurrent step, the unrolled forward pass, embeddings,
 backpropagation through time and clipping by global norm.
 
-Every check forbids the reference it replaces and every other function of the same or a later
-notebook (with the reference module's private helpers), so an answer cannot hand its work to
-the course. Backward passes are first compared with finite differences of the true forward
+Every check forbids the reference it replaces and every graded function after it in the course
+(with the reference module's private helpers), so an answer cannot hand its work to the
+course; earlier exercises (``rnn_step`` inside ``rnn_forward``) stay allowed. Backward passes are first compared with finite differences of the true forward
 pass, one gradient at a time, with a hint when the wrong one matches a typical mistake; then
 the named cases run against the reference.
 
@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from ..contract import notebook_of, same_or_later
+from ..contract import FUNCTIONS, notebook_of
 from ..reference import rnn as ref
 from .checking import (Case, ExerciseFailure, Mistake, ReferenceUsed, check_function,
                        check_gradient_against_numeric, diagnose, difference, forbid)
@@ -28,16 +28,22 @@ BACKWARD_KEYS = ("W_xh", "W_hh", "b_h", "X", "h0")
 
 
 def _forbidden(name):
-    """The references an answer to ``name`` may not reach: its notebook's and later ones'
-    graded functions, and the private helpers of the module holding them."""
+    """The references an answer to ``name`` may not reach: every graded function after it in
+    the course (the rest of its notebook, the later notebooks) and, in notebook 07, the
+    reference module's private loop.
+
+    Earlier exercises stay allowed, as in notebook 06: an ``rnn_forward`` may call
+    ``rnn_step``; the grader itself gives each exercise the reference of the others, so that
+    one wrong answer does not cost the next one too.
+    """
     import utils
 
-    notebook = notebook_of(name)
-    functions = [getattr(utils, f.name) for f in same_or_later(notebook)]
+    names = list(FUNCTIONS)
+    later = [getattr(utils, n) for n in names[names.index(name) + 1:]]
     # rnn_forward's inner loop, under another name; notebook 08 may use rnn_forward (07's)
-    helpers = [ref._hidden_states, ref._dense] if notebook == notebook_of("rnn_forward") else []
-    reference = getattr(ref, name)
-    return [f for f in functions + helpers if f is not reference]
+    helpers = ([ref._hidden_states, ref._dense]
+               if notebook_of(name) == notebook_of("rnn_forward") else [])
+    return later + helpers
 
 
 def _check(student, name, cases, mistakes, quiet):

@@ -28,6 +28,8 @@ def control_values(control, n=7):
         return sorted({int(round(v)) for v in np.linspace(control.min, control.max, n)})
     if isinstance(control, widgets.FloatSlider):
         return list(np.linspace(control.min, control.max, n))
+    if isinstance(control, widgets.Text):  # free text: the start, empty, and a few others
+        return [control.value, "", "a", "Hello, World!", "x" * 40][:max(n, 2)]
     raise TypeError(f"no sweep for a {type(control).__name__}")
 
 

@@ -38,6 +38,25 @@ WRONG = {  # one wrong answer per notebook, and which test cell it must lose
     "06_backpropagation": ("dense_backward",  # db averaged over the batch, not summed
                            "def dense_backward(dZ, X, W):\n"
                            "    return dZ @ W.T, X.T @ dZ, dZ.mean(axis=0)\n"),
+    "07_recurrent_neural_networks": ("rnn_forward",  # H_all holds h0 .. h_{T-1}
+                                     "import numpy as np\n"
+                                     "def rnn_forward(X, h0, params):\n"
+                                     "    h, states = h0, []\n"
+                                     "    for t in range(X.shape[1]):\n"
+                                     "        states.append(h)\n"
+                                     "        h = rnn_step(X[:, t], h, params)\n"
+                                     "    H_all = np.stack(states, axis=1)\n"
+                                     "    return H_all, H_all @ params['W_hy'] + params['b_y']\n"),
+    "08_backpropagation_through_time": ("rnn_backward",  # the gradient not carried back
+                                        "import numpy as np\n"
+                                        "def rnn_backward(dH, X, h0, H_all, params):\n"
+                                        "    dA = dH * (1 - H_all ** 2)\n"
+                                        "    prev = np.concatenate([h0[:, None], H_all[:, :-1]], 1)\n"
+                                        "    return {'W_xh': np.einsum('ntd,nth->dh', X, dA),\n"
+                                        "            'W_hh': np.einsum('ntk,nth->kh', prev, dA),\n"
+                                        "            'b_h': dA.sum(axis=(0, 1)),\n"
+                                        "            'X': dA @ params['W_xh'].T,\n"
+                                        "            'h0': dA[:, 0] @ params['W_hh'].T}\n"),
 }
 DIFFERENT_BUT_RIGHT = {
     "01_perceptron": {"perceptron_forward": (
@@ -65,6 +84,13 @@ DIFFERENT_BUT_RIGHT = {
         "    dW = np.einsum('nd,nh->dh', X, dZ)\n"
         "    db = np.einsum('nh->h', dZ)\n"
         "    return dX, dW, db\n")},
+    "08_backpropagation_through_time": {"clip_by_global_norm": (
+        "import numpy as np\n"
+        "def clip_by_global_norm(grads, max_norm):\n"
+        "    flat = np.concatenate([np.ravel(g) for g in grads.values()])\n"
+        "    norm = float(np.linalg.norm(flat))\n"
+        "    factor = min(1.0, max_norm / norm) if norm > 0 else 1.0\n"
+        "    return {k: g * factor for k, g in grads.items()}, norm\n")},
 }
 CALLS_REFERENCE = ("import utils\n"
                    "def perceptron_forward(X, w, w0, g):\n"

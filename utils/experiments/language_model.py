@@ -12,6 +12,7 @@ character with one protocol for all: windows of ``T`` characters read from a zer
 the second half of each window, so every scored character has at least ``T/2`` characters of
 context (:func:`heldout_nats`).
 """
+import os
 import time
 
 import numpy as np
@@ -267,6 +268,8 @@ def heldout_nats(model, ids, length=CONTEXT, max_windows=None):
     ``length/2`` characters of context. The same protocol for every model."""
     half = length // 2
     starts = np.arange(0, len(ids) - length - 1, half)
+    if max_windows is None and quick():
+        max_windows = 64
     if max_windows is not None:
         starts = starts[np.linspace(0, len(starts) - 1, max_windows).astype(int)]
     total, count = 0.0, 0
@@ -282,17 +285,29 @@ def heldout_nats(model, ids, length=CONTEXT, max_windows=None):
     return total / count
 
 
+def quick():
+    """True when the tests run a notebook (``COURSE_QUICK=1``): train and measure briefly."""
+    return os.environ.get("COURSE_QUICK", "") not in ("", "0")
+
+
+def seconds(full):
+    """``full`` seconds of training, or 2 when the tests run a notebook (:func:`quick`)."""
+    return 2.0 if quick() else float(full)
+
+
 def train(model, ids, *, seconds=None, steps=None, lr=2e-3, clip=5.0, batch=BATCH,
-          length=CONTEXT, seed=0, every=None, callback=None, clock=time.perf_counter):
+          length=CONTEXT, seed=0, every=None, callback=None, clock=time.perf_counter,
+          optimizer=None):
     """Adam with global-norm clipping on random windows until ``seconds`` or ``steps`` run out.
 
     ``seconds`` are read on ``clock``: the wall clock in the notebook, the process's CPU time
     in the benchmark (``time.process_time``, which a busy machine does not stretch).
     ``callback(step, elapsed, loss)`` is called every ``every`` seconds (a progress bar and a
-    live loss curve in the notebook). Returns the list of (step, elapsed seconds, loss).
+    live loss curve in the notebook). ``optimizer`` carries Adam's state over from an earlier
+    call (a new one otherwise). Returns the list of (step, elapsed seconds, loss).
     """
     rng = np.random.default_rng(seed)
-    opt = Adam(model.params, lr=lr)
+    opt = Adam(model.params, lr=lr) if optimizer is None else optimizer
     history, start, last = [], clock(), -np.inf
     step = 0
     while True:
@@ -309,6 +324,34 @@ def train(model, ids, *, seconds=None, steps=None, lr=2e-3, clip=5.0, batch=BATC
             last = history[-1][1]
             callback(*history[-1])
     return history
+
+
+def race(model, train_ids, heldout_ids, vocab, sample_next, *, seconds, checkpoints=6,
+         callback=None, clock=time.perf_counter, sample_length=240, windows_scored=400):
+    """Train ``model`` for ``seconds`` in ``checkpoints`` equal stretches; after each, measure
+    the held-out nats/char (on ``windows_scored`` windows spread over the held-out text) and
+    sample a text at temperature 0.8. Measuring is not counted on the clock.
+
+    Returns ``((seconds (k + 1,), nats (k + 1,)), [(seconds, text), ...])``, starting at 0 s.
+    """
+    if quick():
+        checkpoints, sample_length, windows_scored = 2, 60, 32
+    opt = Adam(model.params)
+    times, nats, texts = [0.0], [heldout_nats(model, heldout_ids, max_windows=windows_scored)], []
+    texts.append((0.0, generate(model, sample_next, vocab, "\n", sample_length, 0.8)))
+    done, steps = 0.0, 0
+    for k in range(checkpoints):
+        def progress(step, elapsed, loss, offset=done, before=steps):
+            if callback is not None:
+                callback(before + step, offset + elapsed, loss)
+        history = train(model, train_ids, seconds=seconds / checkpoints, seed=k, clock=clock,
+                        optimizer=opt, callback=progress, every=1.0)
+        steps += len(history)
+        done += history[-1][1] if history else 0.0
+        times.append(done)
+        nats.append(heldout_nats(model, heldout_ids, max_windows=windows_scored))
+        texts.append((done, generate(model, sample_next, vocab, "\n", sample_length, 0.8)))
+    return (np.array(times), np.array(nats)), texts
 
 
 def generate(model, sample_next, vocab, prompt="\n", n=300, temperature=0.8, seed=0):

@@ -28,6 +28,8 @@ def control_values(control, n=7):
         return sorted({int(round(v)) for v in np.linspace(control.min, control.max, n)})
     if isinstance(control, widgets.FloatSlider):
         return list(np.linspace(control.min, control.max, n))
+    if isinstance(control, widgets.Text):  # a prompt: the start value, a name, one letter
+        return [control.value, "KING RICHARD II:\n", "z"]
     raise TypeError(f"no sweep for a {type(control).__name__}")
 
 

@@ -61,6 +61,10 @@ SAMPLE_MISTAKES = [
             lambda logits, t, rng: int(np.argmax(logits))),
 ]
 
+STABILITY_HINT = ("e^(logits / temperature) overflows for large logits or a small temperature "
+                  "(inf / inf = NaN): subtract the largest logit first, "
+                  "z = (logits - logits.max()) / temperature; the distribution is the same.")
+
 DRAW_HINT = ("the distribution may be right but the draws differ: draw exactly once per call "
              "with the generator you are given, rng.choice(V, p=p) (np.random's global "
              "functions, rng.random() with a cumulative sum, or several draws give other "
@@ -132,8 +136,8 @@ def check_sample_next(student, *, seed=0, n_random=3, quiet=False):
     """Check sample_next(logits, temperature, rng): 40 draws in a row per case."""
     if not callable(student):
         raise ExerciseFailure(f"sample_next should be a function, got {type(student).__name__}")
-    _check_temperature_zero(student)
     _check_returns_int(student)
+    _check_temperature_zero(student)
     mistakes = [Mistake(m.hint, _repeat(m.fn)) for m in SAMPLE_MISTAKES]
     try:
         # the reference's own wrapper (a different code object than the student's wrapper)
@@ -145,7 +149,11 @@ def check_sample_next(student, *, seed=0, n_random=3, quiet=False):
                               mistakes=mistakes, forbidden=[ref.sample_next], quiet=quiet)
     except ExerciseFailure as failure:
         text = str(failure)
-        if "differs" in text and "likely mistake" not in text:
+        if "likely mistake" in text:
+            raise
+        if "NaN" in text or "overflow" in text or "stability" in text:
+            raise ExerciseFailure(f"{text}\n  likely mistake: {STABILITY_HINT}") from None
+        if "differs" in text:
             raise ExerciseFailure(f"{text}\n  likely mistake: {DRAW_HINT}") from None
         raise
 

@@ -364,7 +364,7 @@ def _run(log):
         row = {"model": model, "pass": kind, "size": SIZES[model], "utils_ms": None,
                "torch_ms": None, "ratio": None, "status": "ok"}
         try:
-            import_module(f"utils.{module}")
+            import_module(f"utils.reference.{module}")
         except ModuleNotFoundError:
             row["status"] = "not yet implemented"
             rows.append(row)

@@ -62,20 +62,20 @@ class Adam:
     def step(self, grads):
         self.t += 1
         b1, b2 = self.betas
-        lr = self.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t  # m and v start at 0: unbias them
         for k, g in grads.items():
             m, v = self.m[k], self.v[k]
             m *= b1
             m += (1 - b1) * g
             v *= b2
             v += (1 - b2) * g * g
-            self.params[k] -= lr * m / (np.sqrt(v) + self.eps)
+            self.params[k] -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
 
 def clipped(grads, max_norm):
     """Gradients scaled to global L2 norm ``max_norm`` at most (notebook 08), and the norm."""
     norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
-    scale = min(1.0, max_norm / (norm + 1e-12))
+    scale = min(1.0, max_norm / (norm + 1e-6))  # PyTorch's clip_grad_norm_ adds 1e-6 too
     return ({k: g * scale for k, g in grads.items()} if scale < 1 else grads), norm
 
 

@@ -47,9 +47,9 @@ def next_char_explorer(next_logits, vocab, prompt="ROMEO:\nWhat light", temperat
     ax.set_ylim(0, 1.02)
     ax.set_xticks(np.arange(V), [_shown(c) for c in vocab], fontsize=6, family="monospace")
     ax.set_ylabel("probability of the next character")
-    title = ax.set_title(" ", fontsize=9, family="monospace", loc="left")
-    top = [ax.text(0, 0, "", ha="center", va="bottom", fontsize=8, family="monospace")
-           for _ in range(10)]
+    title = ax.set_title(" ", fontsize=9, family="monospace", loc="left", parse_math=False)
+    top = [ax.text(0, 0, "", ha="center", va="bottom", fontsize=8, family="monospace",
+                   parse_math=False) for _ in range(10)]
     cache = {}
 
     def update(prompt, temperature):
@@ -84,7 +84,7 @@ def generation_explorer(generate, prompt="JULIET:\n", temperature=0.8):
     fig, ax = figure(figsize=(7.4, 4.2))
     ax.set_axis_off()
     text = ax.text(0.0, 1.0, "", va="top", ha="left", family="monospace", fontsize=8.5,
-                   transform=ax.transAxes)
+                   transform=ax.transAxes, parse_math=False)  # generated text may hold "$"
     caption = ax.text(1.0, 0.0, "", va="bottom", ha="right", fontsize=8, color="0.4",
                       transform=ax.transAxes)
     texts = {}
@@ -128,15 +128,15 @@ def race_explorer(curves, samples, baselines):
         ax.text(end, value, f" {label} {value:.2f}", va="bottom", ha="right", fontsize=7,
                 color="0.4")
     ax.set_xlim(0, end)
-    lows = min(min(n) for _, n in curves.values())
-    ax.set_ylim(lows - 0.1, max(baselines.values()) + 0.2)
-    ax.set_xlabel("seconds of training (same machine, same clock)")
-    ax.set_ylabel("held-out nats per character")
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    values = [v for _, n in curves.values() for v in n] + list(baselines.values())
+    ax.set_ylim(min(values) - 0.1, max(values) + 0.15)
+    ax.set_xlabel("seconds of training (same clock)")
+    ax.set_ylabel("held-out nats/char")
+    ax.legend(loc="center right", fontsize=8, frameon=False)
     cursor = ax.axvline(0, color="k", lw=0.8)
     tx.set_axis_off()
     blocks = [tx.text(0, 1 - k / len(curves), "", va="top", ha="left", family="monospace",
-                      fontsize=7, transform=tx.transAxes, color=color)
+                      fontsize=7, transform=tx.transAxes, color=color, parse_math=False)
               for k, color in zip(range(len(curves)), colors)]
 
     def update(at):

@@ -326,6 +326,97 @@ def transformer_backward_case(rng):
     return ours, theirs
 
 
+# -- notebook 12: one training step of each language model (loss, gradients, clipping, Adam) ---
+LM_N, LM_T, LM_V = 32, 64, 65  # the notebook's batches of 32 windows of 64 characters
+
+
+def _lm_batch(rng):
+    ids = rng.integers(0, LM_V, size=(LM_N, LM_T + 1))
+    return ids[:, :-1], ids[:, 1:]
+
+
+def _lm_step_ours(model, inputs, targets):
+    from utils.experiments.language_model import Adam, clipped
+
+    opt = Adam(model.params)
+
+    def ours():
+        loss, grads = model.loss_and_grads(inputs, targets)
+        opt.step(clipped(grads, 5.0)[0])
+        return loss
+    return ours
+
+
+def _lm_step_theirs(tparams, loss_fn, inputs, targets):
+    import torch
+
+    opt = torch.optim.Adam(list(tparams.values()), lr=2e-3)
+    ti, tt = torch.tensor(inputs), torch.tensor(targets)
+
+    def theirs():
+        opt.zero_grad(set_to_none=True)
+        logits = loss_fn(ti)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, LM_V), tt.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(tparams.values()), 5.0)
+        opt.step()
+        return float(loss.detach())
+    return theirs
+
+
+def char_rnn_step_case(rng):
+    import torch
+    import utils
+    from utils.experiments.language_model import CharRNN
+
+    model = CharRNN(LM_V, utils.char_rnn_loss_and_grads)
+    inputs, targets = _lm_batch(rng)
+    tp = _torch(model.params, grad=True)
+
+    def logits(ti):
+        X = tp["E"][ti]
+        h, hs = torch.zeros(LM_N, tp["W_hh"].shape[0], dtype=torch.float64), []
+        for t in range(X.shape[1]):
+            h = torch.tanh(X[:, t] @ tp["W_xh"] + h @ tp["W_hh"] + tp["b_h"])
+            hs.append(h)
+        return torch.stack(hs, 1) @ tp["W_hy"] + tp["b_y"]
+    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(tp, logits, inputs, targets)
+
+
+def char_lstm_step_case(rng):
+    import torch
+    from utils.experiments.language_model import CharLSTM
+
+    model = CharLSTM(LM_V)
+    inputs, targets = _lm_batch(rng)
+    tp = _torch(model.params, grad=True)
+
+    def logits(ti):
+        zeros = torch.zeros(LM_N, model.H, dtype=torch.float64)
+        return _lstm_torch(tp["E"][ti], zeros, zeros, tp) @ tp["W_hy"] + tp["b_y"]
+    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(tp, logits, inputs, targets)
+
+
+def char_transformer_step_case(rng):
+    import torch
+    from utils.experiments.language_model import CharTransformer
+
+    model = CharTransformer(LM_V)
+    inputs, targets = _lm_batch(rng)
+    layers = [torch_block(model._block(k), model.n_heads) for k in range(model.n_blocks)]
+    tp = {**_torch({k: model.params[k] for k in ("E", "W_out", "b_out")}, grad=True),
+          **{f"{k}.{name}": w for k, layer in enumerate(layers)
+             for name, w in layer.named_parameters()}}
+    pe, mask = torch.tensor(model.pe), ~torch.tensor(model.mask)
+
+    def logits(ti):
+        x = tp["E"][ti] + pe
+        for layer in layers:
+            x = layer(x, src_mask=mask)
+        return x @ tp["W_out"] + tp["b_out"]
+    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(tp, logits, inputs, targets)
+
+
 CASES = [  # (model, pass, module that must exist in utils, case)
     ("MLP", "forward", "mlp", mlp_forward_case),
     ("MLP", "forward + backward", "backprop", mlp_backward_case),
@@ -337,11 +428,18 @@ CASES = [  # (model, pass, module that must exist in utils, case)
     ("attention", "forward + backward", "attention", attention_backward_case),
     ("transformer block", "forward", "transformer", transformer_forward_case),
     ("transformer block", "forward + backward", "transformer", transformer_backward_case),
+    ("char-RNN (12)", "training step", "language_model", char_rnn_step_case),
+    ("char-LSTM (12)", "training step", "language_model", char_lstm_step_case),
+    ("char-transformer (12)", "training step", "language_model", char_transformer_step_case),
 ]
 SIZES = {"MLP": f"N={N}, D={D}, H={H}, K={K}", "RNN": f"N={N}, T={T}, D={D}, H={H}, K={K}",
          "LSTM": f"N={N}, T={T}, D={D}, H={H}",
          "attention": f"N={N}, T={T}, d={D} (forward: causal mask)",
-         "transformer block": f"N={N}, T={T}, D={D}, {HEADS} heads, causal"}
+         "transformer block": f"N={N}, T={T}, D={D}, {HEADS} heads, causal",
+         "char-RNN (12)": f"{LM_N}x{LM_T} chars, V={LM_V}, D=32, H=256, Adam, clip 5",
+         "char-LSTM (12)": f"{LM_N}x{LM_T} chars, V={LM_V}, D=32, H=192, Adam, clip 5",
+         "char-transformer (12)": f"{LM_N}x{LM_T} chars, V={LM_V}, D=96, 2 blocks, 4 heads, "
+                                  "causal, Adam, clip 5"}
 
 
 def run(log=print):

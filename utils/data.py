@@ -97,3 +97,24 @@ def moons(n=200, noise=0.1, seed=0):
     X += noise * rng.standard_normal(X.shape)
     y = np.r_[np.zeros(n0), np.ones(n - n0)]
     return X, y
+
+
+SHAKESPEARE = Path(__file__).resolve().parent / "datasets" / "tinyshakespeare.txt"
+
+
+def shakespeare(heldout_fraction=0.1):
+    """Shakespeare's dialogue as characters (``utils/datasets/README.md`` says where from).
+
+    Returns ``(train, heldout, vocab)``: the first 90% and the last 10% of the text as integer
+    ids ``(n,)`` int64 into ``vocab``, the 65 distinct characters sorted (so ids follow ASCII).
+    The split is fixed (the end of the text, not a random sample), as every reported figure
+    uses it.
+    """
+    text = SHAKESPEARE.read_text(encoding="ascii")
+    vocab = "".join(sorted(set(text)))
+    ids = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    lookup = np.zeros(128, dtype=np.int64)
+    lookup[np.frombuffer(vocab.encode("ascii"), dtype=np.uint8)] = np.arange(len(vocab))
+    ids = lookup[ids]
+    cut = int(len(ids) * (1 - heldout_fraction))
+    return ids[:cut], ids[cut:], vocab

@@ -10,9 +10,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `import autograder` / `import utils` from this checkout
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-# Notebooks executed by the tests train briefly (utils.experiments read it; the full-size runs
-# are `python -m benchmarks learning`).
-os.environ.setdefault("COURSE_QUICK", "1")
 
 try:  # property tests draw the same examples on every run and machine (no flaky CI)
     from hypothesis import settings

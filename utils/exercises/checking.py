@@ -177,14 +177,27 @@ def _cell_name(filename):
         return filename
 
 
+def _wrap(line, width=84):
+    """``line`` folded to ``width`` columns (nbgrader validate cuts longer lines), continuation
+    lines indented under the text after the label ("likely mistake: ...")."""
+    import re
+    import textwrap
+
+    if len(line) <= width:
+        return [line]
+    label = re.match(r"\s*(?:[a-z ]+:\s+)?", line).group()
+    return textwrap.wrap(line, width, subsequent_indent=" " * min(len(label), 20),
+                         break_long_words=False, break_on_hyphens=False)
+
+
 def render_failure(failure):
     """The lines a notebook shows for a failed check: the message first (its first line in
     red, the likely mistake in bold), then the student's own frames of the error it wraps."""
     head, *rest = str(failure).split("\n")
-    lines = [f"{_BOLD_RED}{head}{_RESET}"]
+    lines = [f"{_BOLD_RED}{line}{_RESET}" for line in _wrap(head)]
     for line in rest:
         strong = line.lstrip().startswith(("likely mistake:", "hint:"))
-        lines.append(f"{_BOLD}{line}{_RESET}" if strong else line)
+        lines += [f"{_BOLD}{part}{_RESET}" if strong else part for part in _wrap(line)]
     cause = failure.__cause__
     frames = student_frames(cause) if cause is not None else []
     if frames:
@@ -314,7 +327,7 @@ def _dtype_hint(why):
     """The likely mistake behind a result of the wrong dtype, if that is what ``why`` says."""
     if "dtype bool, but floats" in why:
         return ("a comparison such as z > 0 gives True/False (dtype bool), not the numbers "
-                "1.0/0.0 the exercise asks for: convert it, e.g. (z > 0).astype(float).")
+                "1.0/0.0 the exercise asks for: convert it with .astype(float).")
     if "but floats are asked for" in why:
         return ("integer inputs give integer results: convert the input first, e.g. "
                 "z = np.asarray(z, dtype=float).")

@@ -100,13 +100,13 @@ MISTAKES = {
                 lambda z: np.clip(_f(z), 0, 1)),
     ],
     "relu_grad": [
-        Mistake("at z = 0 the derivative is defined as 0 here (the outline's \"otherwise\"): "
+        Mistake("at z = 0 the derivative is defined as 0 here (the definition's \"0 otherwise\"): "
                 "use z > 0, not z >= 0.", lambda z: (_f(z) >= 0).astype(float)),
         Mistake("you returned relu(z); the derivative is 1 where z > 0 and 0 elsewhere.",
                 lambda z: np.maximum(_f(z), 0)),
         Mistake("np.sign(z) is -1 for negative z; relu's slope there is 0 (the function "
                 "is flat).", lambda z: np.sign(_f(z))),
-        Mistake("at z = 0 the derivative is 0 here (the outline's \"otherwise\"); "
+        Mistake("at z = 0 the derivative is 0 here (the definition's \"0 otherwise\"); "
                 "np.heaviside(z, 0) gives that, other second arguments do not.",
                 lambda z: np.heaviside(_f(z), 0.5)),
         Mistake("the comparison is the wrong way round: the slope is 1 where z > 0 and 0 "

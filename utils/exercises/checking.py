@@ -280,7 +280,8 @@ def difference(expected, got, rtol=1e-7, atol=1e-10, where="result"):
     if exp.dtype.kind in "fc":
         bad = ~np.isfinite(arr) & np.isfinite(exp)
         if bad.any():
-            return f"{where} has NaN or inf where a finite number belongs (at {np.argwhere(bad)[0].tolist()})"
+            at = f" (at index {tuple(np.argwhere(bad)[0].tolist())})" if exp.ndim else ""
+            return f"{where} has NaN or inf where a finite number belongs{at}"
         if not np.allclose(arr, exp, rtol=rtol, atol=atol, equal_nan=True):
             err = np.abs(arr - exp)
             i = np.unravel_index(np.nanargmax(np.where(np.isfinite(err), err, np.inf)), exp.shape)

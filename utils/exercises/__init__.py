@@ -39,3 +39,24 @@ def yours_or_reference(*fns):
         print(f"Using the course's reference for {', '.join(missing)} (yours does not pass "
               "its tests yet); rerun this cell once it does.")
     return chosen[0] if len(chosen) == 1 else tuple(chosen)
+
+
+def is_reference(fn):
+    """True when ``fn`` is the course's own ``utils.<name>`` (what a fallback hands out)."""
+    name = getattr(fn, "__name__", None)
+    return name is not None and getattr(import_module("utils"), name, None) is fn
+
+
+def mark_reference(shown, *fns):
+    """Write "reference" in the corner of a figure drawn with the course's functions.
+
+    ``shown`` is a matplotlib figure or an explorer (anything with ``.fig``); it is returned,
+    so a cell can end with ``mark_reference(explore.something(...), forward)``. Nothing is
+    written when every function in ``fns`` is the student's.
+    """
+    fig = getattr(shown, "fig", shown)
+    used = [fn.__name__ for fn in fns if is_reference(fn)]
+    if used:
+        fig.text(0.995, 0.005, f"reference: {', '.join(used)}", ha="right", va="bottom",
+                 fontsize=7, color="#a11", style="italic")
+    return shown

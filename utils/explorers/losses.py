@@ -85,7 +85,7 @@ def loss_curves(y=1.0, z=-2.0, n=401):
     ax_wide.set(xlim=(-Z_MAX, Z_MAX), ylim=(0, 1100), xlabel="logit $z$",
                 title=r"BCE for $|z| \leq 1000$")
     ax_wide.legend(loc="upper center", fontsize=7, bbox_to_anchor=(0.5, 0.93))
-    naive_text = ax_wide.text(0.5, 0.72, "", transform=ax_wide.transAxes, ha="center",
+    naive_text = ax_wide.text(0.5, 0.5, "", transform=ax_wide.transAxes, ha="center",
                               va="top", fontsize=7, color=NAIVE_COLOR)
     title = fig.suptitle("", fontsize=9)
 
@@ -102,7 +102,7 @@ def loss_curves(y=1.0, z=-2.0, n=401):
         broken = ~np.isfinite(bad)
         broken_marks.set_data(zs[broken], np.full(broken.sum(), 0.97))
         naive_text.set_text(
-            f"naive loss: inf/NaN at {broken.sum()} of {len(zs)} z"
+            f"naive loss: inf/NaN\nat {broken.sum()} of {len(zs)} z"
             + (f",\nfrom |z| = {np.abs(zs[broken]).min():.0f}" if broken.any() else ""))
         # the current prediction: logit z, probability p = sigmoid(z)
         pz = float(sigmoid(z))

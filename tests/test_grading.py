@@ -172,6 +172,10 @@ def test_feedback_shows_messages_but_never_hidden_tests(graded):
             / "01_perceptron.html").read_text()
     html = unescape(re.sub(r"<[^>]+>", "", page))  # the text a student reads
     assert "likely mistake" in html and "bias w0 is not added" in html
+    # the message first: the case, expected and got before the likely mistake, no machinery
+    row = html[html.index("perceptron_forward: case"):]
+    assert row.index("expected:") < row.index("got:") < row.index("likely mistake")
+    assert "Traceback" not in html and "checking.py" not in html
     hidden = "".join(next(c["source"] for c in read_notebook(
         course_dir / "solutions" / "01_perceptron" / "01_perceptron.ipynb")["cells"]
         if nbgrader_meta(c).get("grade_id") == "test_perceptron_forward"))

@@ -7,3 +7,4 @@ kernel talks over TCP without encryption.
 """
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
+c.ValidateApp.log_level = "WARN"  # no "Validating ..." line: the verdict is the whole output

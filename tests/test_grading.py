@@ -205,6 +205,11 @@ def test_bundle_holds_what_students_need_and_nothing_more(graded, tmp_path):
     for n in names:
         if n.endswith(".ipynb"):
             assert b"BEGIN SOLUTION" not in zipfile.ZipFile(out).read(n)
+    # setting up without make, on Windows (PowerShell) and macOS/Linux, is in what students get
+    readme = zipfile.ZipFile(out).read("deep-learning-course/README.md").decode()
+    for command in ("py -m venv .venv", r".venv\Scripts\python -m pip install -r requirements.txt",
+                    "python3 -m venv .venv", "JUPYTER_CONFIG_PATH=jupyter .venv/bin/jupyter lab"):
+        assert command in readme, command
 
 
 def test_collect_from_an_lms_download(graded, tmp_path):

@@ -30,6 +30,13 @@ def _plane(ax, X, y, names, n):
     return image, line, points, xlim
 
 
+def _freeze_layout(fig):
+    """Lay the figure out once and keep it: with equal scaling the axes' box depends on the
+    layout, which would otherwise move whenever a title's text changes length."""
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+
+
 def decision_boundary(X, y, names=("x1", "x2"), w=(1.0, -1.0), w0=0.0, n=120):
     """Sliders for w1, w2, w0 and the activation; shows g(w0 + x @ w) over the plane.
 
@@ -40,7 +47,8 @@ def decision_boundary(X, y, names=("x1", "x2"), w=(1.0, -1.0), w0=0.0, n=120):
     image, line, points, xlim = _plane(ax, X, y, names, n)
     arrow = ax.annotate("", xy=(0, 0), xytext=(0, 0),
                         arrowprops=dict(arrowstyle="->", color="black", lw=2))
-    title = ax.set_title("")
+    title = ax.set_title(" ")
+    _freeze_layout(fig)
     centre = X.mean(axis=0)
 
     def update(w1, w2, w0, activation):
@@ -95,7 +103,8 @@ def training_replay(X, y, history, names=("x1", "x2"), n=120, per_epoch=False):
     ax_err.set(xlabel=unit, ylabel="misclassified points", title="errors during training",
                xlim=(-0.5, max(len(frames) - 0.5, 1)))  # fixed: update never rescales
     ax_err.legend(loc="upper right", fontsize=8)
-    title = ax.set_title("", fontsize=10)
+    title = ax.set_title(" ", fontsize=10)
+    _freeze_layout(fig)
 
     def update(t):
         w, w0, n_errors = history[frames[t]][:3]

@@ -27,11 +27,9 @@ def page(result):
     parts.append("<table><tr><th>exercise</th><th>points</th><th>result</th></tr>")
     for cell in result["cells"]:
         status = cell["status"]
-        detail = escape(cell.get("message") or "")
-        if cell.get("output"):
-            detail = f"<pre>{escape(cell['output'])}</pre>" + (f"<pre>{detail}</pre>" if detail else "")
-        elif detail:
-            detail = f"<pre>{detail}</pre>"
+        # the test's message first (case, expected, got, likely mistake), then what it printed
+        detail = "".join(f"<pre>{escape(text)}</pre>"
+                         for text in (cell.get("message"), cell.get("output")) if text)
         names = ", ".join(cell.get("functions") or []) or cell["grade_id"]
         parts.append(f"<tr><td>{escape(names)}</td><td>{cell['score']:g} / "
                      f"{cell['max_score']:g}</td><td><span class='{status.split()[0]}'>"

@@ -172,3 +172,70 @@ def test_a_generator_argument_may_be_drawn_from():
     def student(n, rng):
         return rng.standard_normal(n)
     check_function(student, ref, [Case("draws", (3, np.random.default_rng(0)))], name="draw")
+
+
+def test_yours_or_reference_says_it_once_for_several(capsys):
+    from utils.exercises import yours_or_reference
+
+    def sigmoid(z):
+        raise NotImplementedError()
+
+    def relu(z):
+        return np.maximum(np.asarray(z, dtype=float), 0.0)
+
+    def relu_grad(z):
+        return np.asarray(z) > 0   # bool, not the floats asked for
+
+    chosen = yours_or_reference(sigmoid, relu, relu_grad)
+    assert chosen == (utils.sigmoid, relu, utils.relu_grad)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == ["Using your relu.",
+                   "Using the course's reference for sigmoid, relu_grad (yours does not pass "
+                   "its tests yet); rerun this cell once it does."]
+
+
+def test_a_figure_drawn_with_the_reference_says_so():
+    from matplotlib.figure import Figure
+
+    from utils.exercises import mark_reference
+
+    def relu(z):
+        return np.maximum(z, 0)
+
+    mine, theirs = Figure(), Figure()
+    assert mark_reference(mine, relu) is mine and not mine.texts
+    mark_reference(theirs, relu, utils.sigmoid)
+    assert [t.get_text() for t in theirs.texts] == ["reference: sigmoid"]
+
+
+def test_a_failure_renders_the_message_first_and_only_the_students_lines():
+    """What IPython (and so JupyterLab and nbgrader's Validate) shows for a failed check."""
+    import re
+
+    from utils.exercises.activations import check_relu
+    from utils.exercises.checking import ExerciseFailure
+    from utils.exercises.perceptron import check_perceptron_forward
+
+    def perceptron_forward(X, w, w0, g):
+        return g(X @ w)
+
+    def relu(z):
+        return np.max(0, np.asarray(z, dtype=float))
+
+    plain = lambda failure: [re.sub(r"\x1b\[[0-9;]*m", "", line)  # noqa: E731
+                             for line in failure._render_traceback_()]
+    with pytest.raises(ExerciseFailure) as caught:
+        check_perceptron_forward(perceptron_forward)
+    lines = plain(caught.value)
+    assert lines[0].startswith("perceptron_forward: case")
+    assert any(line.strip().startswith("likely mistake: the bias w0") for line in lines[:8])
+    assert all(len(line) <= 84 for line in lines)   # nbgrader validate cuts longer lines
+    assert not any("checking.py" in line or "utils" in line for line in lines)
+    with pytest.raises(ExerciseFailure) as caught:
+        check_relu(relu)
+    lines = plain(caught.value)
+    assert any("np.maximum(z, 0)" in line for line in lines[:8])
+    where = lines[lines.index("  TypeError raised in your code:") + 1:]
+    assert "in relu" in where[0] and "test_checking.py" in where[0]   # this file: the student's
+    assert where[1].strip() == "return np.max(0, np.asarray(z, dtype=float))"
+    assert len(where) == 2    # numpy's frames and the checks' are left out

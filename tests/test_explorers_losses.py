@@ -25,35 +25,36 @@ def ydata(line):
 def test_loss_curves_are_the_losses_and_their_derivatives(curves):
     curves.set(y=0.3, z=1.5)
     assert curves.last_error is None
-    mse, bce, logit = curves.artists["losses"]
-    dmse, dbce, dlogit = curves.artists["grads"]
-    yhat = np.asarray(mse.get_xdata())
-    np.testing.assert_allclose(ydata(mse), (yhat - 0.3) ** 2)
-    np.testing.assert_allclose(ydata(dmse), 2 * (yhat - 0.3))
-    p = np.asarray(bce.get_xdata())
+    bce, mse, stable = curves.artists["losses"]
+    dbce, dmse = curves.artists["grads"]
+    z = np.asarray(bce.get_xdata())
+    assert z.min() == -10 and z.max() == 10
     # one example each: the course's mean losses on arrays of size 1 give the same numbers
-    np.testing.assert_allclose(ydata(bce), [utils.bce_loss(np.array([q]), np.array([0.3]))
-                                            for q in p], rtol=1e-12)
-    np.testing.assert_allclose(ydata(dbce), [utils.bce_grad(np.array([q]), np.array([0.3]))[0]
-                                             for q in p], rtol=1e-12)
-    z = np.asarray(logit.get_xdata())
-    assert z.min() == -1000 and z.max() == 1000 and np.all(np.diff(z) > 0)
-    assert np.sum(np.abs(z) <= 10) > len(z) / 4   # the slider's range is sampled densely
-    np.testing.assert_allclose(ydata(logit), [utils.bce_with_logits_loss(np.array([v]),
-                                                                        np.array([0.3]))
-                                              for v in z], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(ydata(dlogit), utils.sigmoid(z) - 0.3, atol=1e-15)
+    one = lambda f, v: f(np.array([v]), np.array([0.3]))  # noqa: E731
+    np.testing.assert_allclose(ydata(bce), [one(utils.bce_with_logits_loss, v) for v in z],
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ydata(dbce), [one(utils.bce_with_logits_grad, v)[0] for v in z],
+                               rtol=1e-12, atol=1e-15)
+    p = utils.sigmoid(z)
+    np.testing.assert_allclose(ydata(mse), [one(utils.mse_loss, q) for q in p], rtol=1e-12)
+    # the chain rule through the sigmoid: dL/dz = dL/dp * sigma'(z)
+    np.testing.assert_allclose(ydata(dmse), [one(utils.mse_grad, q)[0] for q in p]
+                               * utils.sigmoid_grad(z), rtol=1e-12, atol=1e-15)
+    zw = np.asarray(stable.get_xdata())
+    assert zw.min() == -1000 and zw.max() == 1000 and np.all(np.diff(zw) > 0)
+    np.testing.assert_allclose(ydata(stable), [one(utils.bce_with_logits_loss, v) for v in zw],
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_moving_the_sliders_moves_the_artists(curves):
     curves.set(y=1.0, z=-2.0)
-    mse = curves.artists["losses"][0]
-    before = ydata(mse).copy()
-    marker = curves.artists["markers"][2][1]   # the logit column's gradient marker
+    bce = curves.artists["losses"][0]
+    before = ydata(bce).copy()
+    marker = curves.artists["markers"][0][1]   # BCE's slope marker
     marker_before = np.asarray(marker.get_ydata(), dtype=float).copy()
     curves.set(y=0.0)
     assert curves.last_error is None
-    assert not np.allclose(ydata(mse), before)
+    assert not np.allclose(ydata(bce), before)
     curves.set(z=3.0)
     assert not np.allclose(np.asarray(marker.get_ydata(), dtype=float), marker_before)
     np.testing.assert_allclose(marker.get_ydata(), [utils.sigmoid(3.0) - 0.0])
@@ -81,30 +82,26 @@ def test_naive_formula_breaks_where_it_should(curves):
 
 
 def test_loss_axes_never_change_and_everything_stays_in_view(curves):
-    """The axes are fixed for every target and logit; each column's dot stays in its panel
-    (but dL/dp of a confident prediction, marked on the edge); the stable curve of the logit
-    column is whole for every target, and the crosses sit inside that panel."""
-    axes = curves.fig.axes
-    dp_marker, dp_text = curves.artists["off_chart"]
+    """Linear axes, fixed for every target and logit (no bend in a curve comes from a change of
+    scale); every dot stays in its panel, the curves are whole, the crosses inside."""
+    ax_loss, ax_grad, ax_wide = curves.fig.axes[:3]
 
     def check(curves, values):
-        for col, (m_loss, m_grad) in enumerate(curves.artists["markers"]):
-            x, f = float(m_loss.get_xdata()[0]), float(m_loss.get_ydata()[0])
-            assert inside(axes[col], x, f), (col, x, f)
-            x, g = float(m_grad.get_xdata()[0]), float(m_grad.get_ydata()[0])
-            if inside(axes[3 + col], x, g):
-                assert col == 1 and not dp_marker.get_visible() or col != 1
-            else:
-                assert col == 1 and dp_marker.get_visible() and f"{g:.3g}" in dp_text.get_text()
-        stable = curves.artists["losses"][2]
-        assert all(inside(axes[2], x, v) for x, v in zip(stable.get_xdata(), stable.get_ydata()))
-        grad = curves.artists["grads"][2]
-        assert all(inside(axes[5], x, v) for x, v in zip(grad.get_xdata(), grad.get_ydata()))
-        assert all(inside(axes[2], x, axes[2].get_ylim()[0])
+        for m_loss, m_grad in curves.artists["markers"]:
+            assert inside(ax_loss, m_loss.get_xdata()[0], m_loss.get_ydata()[0])
+            assert inside(ax_grad, m_grad.get_xdata()[0], m_grad.get_ydata()[0])
+        for ax, line in [(ax_loss, curves.artists["losses"][0]),
+                         (ax_loss, curves.artists["losses"][1]),
+                         (ax_wide, curves.artists["losses"][2])] + [
+                (ax_grad, g) for g in curves.artists["grads"]]:
+            assert all(inside(ax, x, v) for x, v in zip(line.get_xdata(), line.get_ydata()))
+        assert all(inside(ax_wide, x, ax_wide.get_ylim()[0])
                    for x in curves.artists["broken"].get_xdata())
 
     assert_axes_fixed(curves, check)
-    assert axes[2].get_xscale() == "symlog" and axes[2].get_xlim() == (-1000, 1000)
+    for ax in (ax_loss, ax_grad, ax_wide):
+        assert ax.get_xscale() == ax.get_yscale() == "linear"
+    assert ax_wide.get_xlim() == (-1000, 1000)
 
 
 def test_loss_curves_update_is_cheap(curves):

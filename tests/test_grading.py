@@ -198,6 +198,10 @@ def test_feedback_shows_messages_but_never_hidden_tests(graded):
             / "01_perceptron.html").read_text()
     html = unescape(re.sub(r"<[^>]+>", "", page))  # the text a student reads
     assert "likely mistake" in html and "bias w0 is not added" in html
+    # the message first: the case, expected and got before the likely mistake, no machinery
+    row = html[html.index("perceptron_forward: case"):]
+    assert row.index("expected:") < row.index("got:") < row.index("likely mistake")
+    assert "Traceback" not in html and "checking.py" not in html
     hidden = "".join(next(c["source"] for c in read_notebook(
         course_dir / "solutions" / "01_perceptron" / "01_perceptron.ipynb")["cells"]
         if nbgrader_meta(c).get("grade_id") == "test_perceptron_forward"))
@@ -227,6 +231,11 @@ def test_bundle_holds_what_students_need_and_nothing_more(graded, tmp_path):
     for n in names:
         if n.endswith(".ipynb"):
             assert b"BEGIN SOLUTION" not in zipfile.ZipFile(out).read(n)
+    # setting up without make, on Windows (PowerShell) and macOS/Linux, is in what students get
+    readme = zipfile.ZipFile(out).read("deep-learning-course/README.md").decode()
+    for command in ("py -m venv .venv", r".venv\Scripts\python -m pip install -r requirements.txt",
+                    "python3 -m venv .venv", "JUPYTER_CONFIG_PATH=jupyter .venv/bin/jupyter lab"):
+        assert command in readme, command
 
 
 def test_collect_from_an_lms_download(graded, tmp_path):

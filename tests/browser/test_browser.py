@@ -296,3 +296,32 @@ def _type_into_cell(nb, index, code):
         "(i) => window.jupyterapp.shell.currentWidget.content.widgets[i].model"
         ".sharedModel.getSource()", index)
     assert typed.strip() == code.strip(), f"typing into cell {index} gave:\n{typed}"
+
+
+# -- what a student reads when an answer is wrong: Validate's dialog ---------------------------
+def test_validate_shows_the_message_of_a_wrong_answer(lab, browser):
+    """A typical wrong answer (01 without the bias), saved, then Validate: the dialog shows the
+    check's message with its likely mistake, and no frame of the course's modules."""
+    nb = lab.open(browser, f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
+    wrong = "def perceptron_forward(X, w, w0, g):\n    return g(X @ w)"
+    try:
+        (index,) = [c["index"] for c in nb.cells()
+                    if c["nbgrader"].get("grade_id") == "perceptron_forward"]
+        _type_into_cell(nb, index, wrong)
+        nb.page.keyboard.press("Control+s")
+        _wait_saved(nb, lab.root_dir / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                    {"perceptron_forward": wrong})
+        nb.page.get_by_role("button", name="Validate").first.click()
+        dialog = nb.page.locator(".jp-Dialog")
+        dialog.get_by_text("likely mistake", exact=False).first.wait_for(timeout=120_000)
+        text = dialog.inner_text()
+        nb.screenshot(SCREENSHOTS / "validate-wrong-answer.png")
+        assert "perceptron_forward: case" in text, text
+        assert "likely mistake: the bias w0 is not added" in " ".join(text.split()), text
+        head = text[:text.index("likely mistake")]
+        assert "expected:" in head and "got:" in head, text
+        for machinery in ("utils/", "checking.py", "site-packages", "Traceback"):
+            assert machinery not in text, f"{machinery!r} in Validate's dialog:\n{text}"
+        dialog.get_by_role("button").last.click()
+    finally:
+        nb.close()

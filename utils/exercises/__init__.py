@@ -15,19 +15,48 @@ def check_for(name):
     return getattr(module, f"check_{name}")
 
 
-def yours_or_reference(fn):
-    """Return ``fn`` when it passes its exercise's visible checks, else the reference.
+def yours_or_reference(*fns):
+    """Each function in ``fns`` if it passes its exercise's visible checks, else its reference.
 
-    Lets the plots and experiments of a notebook run before its exercises are done; says
-    which one is used, so a student knows when their own code is running.
+    Lets the plots and experiments of a notebook run before its exercises are done, and says
+    in one line which are the student's and which the course's. One function in, one out;
+    several in, a tuple out: ``sig, relu = yours_or_reference(sigmoid, relu)``.
     """
     from .checking import passes
 
-    name = fn.__name__
-    reference = getattr(import_module("utils"), name)
-    if passes(check_for(name), fn):
-        print(f"Using your {name}.")
-        return fn
-    print(f"Your {name} does not pass its checks yet, so this uses the course's reference "
-          "implementation. Rerun this cell once your tests pass.")
-    return reference
+    chosen, yours, missing = [], [], []
+    for fn in fns:
+        name = fn.__name__
+        if passes(check_for(name), fn):
+            chosen.append(fn)
+            yours.append(name)
+        else:
+            chosen.append(getattr(import_module("utils"), name))
+            missing.append(name)
+    if yours:
+        print(f"Using your {', '.join(yours)}.")
+    if missing:
+        print(f"Using the course's reference for {', '.join(missing)} (yours does not pass "
+              "its tests yet); rerun this cell once it does.")
+    return chosen[0] if len(chosen) == 1 else tuple(chosen)
+
+
+def is_reference(fn):
+    """True when ``fn`` is the course's own ``utils.<name>`` (what a fallback hands out)."""
+    name = getattr(fn, "__name__", None)
+    return name is not None and getattr(import_module("utils"), name, None) is fn
+
+
+def mark_reference(shown, *fns):
+    """Write "reference" in the corner of a figure drawn with the course's functions.
+
+    ``shown`` is a matplotlib figure or an explorer (anything with ``.fig``); it is returned,
+    so a cell can end with ``mark_reference(explore.something(...), forward)``. Nothing is
+    written when every function in ``fns`` is the student's.
+    """
+    fig = getattr(shown, "fig", shown)
+    used = [fn.__name__ for fn in fns if is_reference(fn)]
+    if used:
+        fig.text(0.995, 0.005, f"reference: {', '.join(used)}", ha="right", va="bottom",
+                 fontsize=7, color="#a11", style="italic")
+    return shown

@@ -100,13 +100,13 @@ MISTAKES = {
                 lambda z: np.clip(_f(z), 0, 1)),
     ],
     "relu_grad": [
-        Mistake("at z = 0 the derivative is defined as 0 here (the outline's \"otherwise\"): "
+        Mistake("at z = 0 the derivative is defined as 0 here (the definition's \"0 otherwise\"): "
                 "use z > 0, not z >= 0.", lambda z: (_f(z) >= 0).astype(float)),
         Mistake("you returned relu(z); the derivative is 1 where z > 0 and 0 elsewhere.",
                 lambda z: np.maximum(_f(z), 0)),
         Mistake("np.sign(z) is -1 for negative z; relu's slope there is 0 (the function "
                 "is flat).", lambda z: np.sign(_f(z))),
-        Mistake("at z = 0 the derivative is 0 here (the outline's \"otherwise\"); "
+        Mistake("at z = 0 the derivative is 0 here (the definition's \"0 otherwise\"); "
                 "np.heaviside(z, 0) gives that, other second arguments do not.",
                 lambda z: np.heaviside(_f(z), 0.5)),
         Mistake("the comparison is the wrong way round: the slope is 1 where z > 0 and 0 "
@@ -141,6 +141,12 @@ STABILITY_HINTS["tanh_grad"] = STABILITY_HINTS["tanh"] + (
 SCALAR_HINT = (
     "likely mistake: z can be a plain Python number, which has no .astype and cannot be "
     "indexed: start with z = np.asarray(z, dtype=float).")
+
+# Added when relu raises and uses a max but not np.maximum (np.max(0, z), max(0, z)).
+MAX_HINT = (
+    "likely mistake: np.max(a, axis) is the largest entry of a (0 here) along an axis (z here), "
+    "and Python's max(0, z) compares whole arrays; the elementwise maximum of z and 0 is "
+    "np.maximum(z, 0).")
 
 # Ready-made functions a student's answer must not call (the exercise is to build them).
 BUILT_INS = {"tanh": ("tanh",), "sigmoid": ("expit",)}
@@ -201,15 +207,23 @@ def _check_against_finite_differences(name, student, seed):
                                        numerical_derivative(forward, z), hint=hint)
 
 
-def _with_hints(name, failure):
-    """The failure's message plus a hint for the two traps the generic engine cannot name."""
+def _with_hints(name, failure, student=None):
+    """The failure's message plus a hint for the traps the generic engine cannot name."""
     text = str(failure)
     extra = []
+    code = getattr(student, "__code__", None)
+    used = _names_used(code) if code is not None else set()
+    if "raised" in text and name == "relu" and used & {"max", "amax"} and "maximum" not in used:
+        extra.append(MAX_HINT)
     if "warned" in text and name in STABILITY_HINTS:
         extra.append(STABILITY_HINTS[name])
     if "Python number" in text and "raised" in text:
         extra.append(SCALAR_HINT)
-    return ExerciseFailure("\n  ".join([text, *extra])) if extra else failure
+    if not extra:
+        return failure
+    lines = [line for line in text.split("\n")  # the specific hint replaces the generic one
+             if not line.strip().startswith("hint: compare the shapes")]
+    return ExerciseFailure("\n  ".join(["\n".join(lines), *extra]))
 
 
 def _check(name, student, seed, n_random, quiet):
@@ -222,7 +236,7 @@ def _check(name, student, seed, n_random, quiet):
         return check_function(student, reference, cases(seed, n_random), name=name,
                               mistakes=MISTAKES[name], quiet=quiet)
     except ExerciseFailure as failure:
-        better = _with_hints(name, failure)
+        better = _with_hints(name, failure, student)
         if better is failure:
             raise
         raise better from failure.__cause__

@@ -32,7 +32,15 @@ class ReferenceUsed(BaseException):
 
 
 class ExerciseFailure(AssertionError):
-    """A check failed; the message says what was expected, what came, and a likely cause."""
+    """A check failed; the message says what was expected, what came, and a likely cause.
+
+    In a notebook (IPython, and so nbgrader's Validate, which shows the cell's error output as
+    it is) the failure is shown by :meth:`_render_traceback_`: the message first, then only the
+    lines of the student's own code that raised, never the frames of the checks.
+    """
+
+    def _render_traceback_(self):
+        return render_failure(self)
 
 
 @dataclass
@@ -119,6 +127,90 @@ def _is_reference(fn, reference):
     return False
 
 
+# --- showing a failure: the message, then the student's own lines --------------------------
+
+_BOLD_RED, _BOLD, _RESET = "\x1b[1;31m", "\x1b[1m", "\x1b[0m"
+
+
+def _machinery():
+    """Folders whose frames a student never needs: the course's packages and installed code."""
+    import sysconfig
+    from pathlib import Path
+
+    course = Path(__file__).resolve().parents[2]
+    folders = {str(course / "utils"), str(course / "autograder")}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            folders.add(str(Path(path).resolve()))
+    return tuple(folder + "/" for folder in folders) + tuple(
+        folder + "\\" for folder in folders)
+
+
+def student_frames(error):
+    """(where, line number, function, source line) of each frame of ``error``'s traceback that
+    is the student's own code: not the course's modules, not numpy's or Python's."""
+    import linecache
+    import os
+
+    machinery = _machinery()
+    frames = []
+    tb = getattr(error, "__traceback__", None)
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        filename = code.co_filename
+        real = os.path.realpath(filename) if os.path.isabs(filename) else filename
+        if not real.startswith(machinery) and not filename.startswith("<frozen"):
+            line = linecache.getline(filename, tb.tb_lineno).strip()
+            frames.append((_cell_name(filename), tb.tb_lineno, code.co_name, line))
+        tb = tb.tb_next
+    return frames
+
+
+def _cell_name(filename):
+    """IPython's name for a notebook cell's code ("Cell In[4]"), else the file's name."""
+    try:
+        shell = get_ipython()  # noqa: F821 - defined inside IPython only
+        kind, name = shell.compile.format_code_name(filename)
+        return f"{kind} {name}"
+    except Exception:
+        return filename
+
+
+def _wrap(line, width=84):
+    """``line`` folded to ``width`` columns (nbgrader validate cuts longer lines), continuation
+    lines indented under the text after the label ("likely mistake: ...")."""
+    import re
+    import textwrap
+
+    if len(line) <= width:
+        return [line]
+    label = re.match(r"\s*(?:[a-z ]+:\s+)?", line).group()
+    return textwrap.wrap(line, width, subsequent_indent=" " * min(len(label), 20),
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def render_failure(failure):
+    """The lines a notebook shows for a failed check: the message first (its first line in
+    red, the likely mistake in bold), then the student's own frames of the error it wraps."""
+    head, *rest = str(failure).split("\n")
+    lines = [f"{_BOLD_RED}{line}{_RESET}" for line in _wrap(head)]
+    for line in rest:
+        strong = line.lstrip().startswith(("likely mistake:", "hint:"))
+        lines += [f"{_BOLD}{part}{_RESET}" if strong else part for part in _wrap(line)]
+    cause = failure.__cause__
+    frames = student_frames(cause) if cause is not None else []
+    if frames:
+        lines.append("")
+        lines.append(f"  {type(cause).__name__} raised in your code:")
+        for where, number, function, source in frames:
+            name = "" if function.startswith("<") else f", in {function}"
+            lines.append(f"    {where}, line {number}{name}")
+            if source:
+                lines.append(f"      {_BOLD}{source}{_RESET}")
+    return lines
+
+
 # --- describing values -----------------------------------------------------------------------
 
 def describe(value, limit=6):
@@ -182,10 +274,14 @@ def difference(expected, got, rtol=1e-7, atol=1e-10, where="result"):
         return f"{where} should be a number or array, got {type(got).__name__}"
     if arr.shape != exp.shape:
         return f"{where} has shape {arr.shape}, expected {exp.shape}"
+    kind = getattr(got, "dtype", np.dtype(float)).kind
+    if exp.dtype.kind == "f" and isinstance(got, (np.ndarray, np.generic)) and kind in "biu":
+        return f"{where} has dtype {got.dtype}, but floats are asked for"
     if exp.dtype.kind in "fc":
         bad = ~np.isfinite(arr) & np.isfinite(exp)
         if bad.any():
-            return f"{where} has NaN or inf where a finite number belongs (at {np.argwhere(bad)[0].tolist()})"
+            at = f" (at index {tuple(np.argwhere(bad)[0].tolist())})" if exp.ndim else ""
+            return f"{where} has NaN or inf where a finite number belongs{at}"
         if not np.allclose(arr, exp, rtol=rtol, atol=atol, equal_nan=True):
             err = np.abs(arr - exp)
             i = np.unravel_index(np.nanargmax(np.where(np.isfinite(err), err, np.inf)), exp.shape)
@@ -228,6 +324,17 @@ def diagnose(mistakes, case, got, rtol=1e-7, atol=1e-10):
     return None
 
 
+def _dtype_hint(why):
+    """The likely mistake behind a result of the wrong dtype, if that is what ``why`` says."""
+    if "dtype bool, but floats" in why:
+        return ("a comparison such as z > 0 gives True/False (dtype bool), not the numbers "
+                "1.0/0.0 the exercise asks for: convert it with .astype(float).")
+    if "but floats are asked for" in why:
+        return ("integer inputs give integer results: convert the input first, e.g. "
+                "z = np.asarray(z, dtype=float).")
+    return None
+
+
 def run_case(student, reference, case, *, name, index=1, total=1, mistakes=(),
              rtol=1e-7, atol=1e-10, forbidden=()):
     """Run one case; raise :class:`ExerciseFailure` with a teaching message if it fails."""
@@ -252,14 +359,15 @@ def run_case(student, reference, case, *, name, index=1, total=1, mistakes=(),
             used = _reference_reached(error, name)
             raise ExerciseFailure(
                 f"{name} calls the course's reference implementation (utils.{used}). "
-                "Write it yourself with numpy: that is the exercise, and calling the "
-                "reference earns no points.") from None
+                "Writing it with numpy is the exercise; only your own version earns "
+                "points.") from None
         except Exception as error:
             head = f"{name}: case {index} of {total}, \"{case.label}\""
             raise ExerciseFailure("\n  ".join([
                 head, _inputs(case), f"raised {type(error).__name__}: {error}",
-                "hint: the traceback above points at the line in your function; compare the "
-                "shapes of your intermediate arrays with the docstring."])) from error
+                "hint: compare the shapes of your intermediate arrays with the docstring "
+                "(in a notebook, the line of your function that raised is shown below)."]
+            )) from error
     numeric_warnings = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     for original, now, label in zip(case.args, args, range(len(args))):
         if isinstance(original, np.random.Generator):
@@ -279,7 +387,7 @@ def run_case(student, reference, case, *, name, index=1, total=1, mistakes=(),
             "intermediate value overflows (see the notebook's section on stability)."])
     if why is None:
         return
-    hint = diagnose(mistakes, case, got, rtol, atol)
+    hint = diagnose(mistakes, case, got, rtol, atol) or _dtype_hint(why)
     lines = [_inputs(case), f"expected: {_show(expected)}", f"got:      {_show(got)}", why]
     if numeric_warnings:
         lines.append(f"numpy warned: {numeric_warnings[0].message}")
@@ -306,9 +414,9 @@ def check_function(student, reference, cases, *, name=None, mistakes=(), rtol=1e
         raise ExerciseFailure(f"{name} should be a function, got {type(student).__name__}")
     if _is_reference(student, reference):
         raise ExerciseFailure(
-            f"{name} is the course's reference implementation (utils.{name}) under another "
-            "name. Write it yourself with numpy: that is the exercise, and the reference "
-            "earns no points.")
+            f"{name} is the course's reference implementation (utils.{name}), so there is "
+            "nothing of yours to check yet. Writing it with numpy is the exercise; only your "
+            "own version earns points.")
     for i, case in enumerate(cases, 1):
         run_case(student, reference, case, name=name, index=i, total=len(cases),
                  mistakes=mistakes, rtol=rtol, atol=atol, forbidden=forbidden)

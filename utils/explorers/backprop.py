@@ -121,6 +121,11 @@ def gradient_flow(depth=10, width=64, n=64, seed=0, activation="sigmoid", scale=
     sax.set(ylim=(0, 1.3), yticks=np.linspace(0, 1, 6), xticks=layers[:-1],
             xlabel="hidden layer l", title="hidden units: dead or saturated?")
     sax.legend(loc="upper center", ncol=2, fontsize=7, frameon=False)
+    # a gradient of exactly 0 has no bar on a log axis: mark it, and say so when all are 0
+    zero_marks, = gax.plot([], [], "x", color="#d62728", ms=8, mew=2, label="exactly 0")
+    gax.legend(handles=[zero_marks], loc="upper right", fontsize=7, frameon=False)
+    zero_note = gax.text(0.5, 0.55, "", transform=gax.transAxes, ha="center", va="center",
+                         fontsize=9, color="#d62728")
     caption = fig.suptitle("", fontsize=10)
 
     def update(activation, scale, bias):
@@ -128,6 +133,10 @@ def gradient_flow(depth=10, width=64, n=64, seed=0, activation="sigmoid", scale=
         for bar, value in zip(grad_bars, result["grad_norm"]):
             value = value if np.isfinite(value) else top
             bar.set_height(min(max(value, FLOOR), top) - FLOOR)
+        zero = np.asarray(result["grad_norm"]) == 0
+        zero_marks.set_data(layers[zero], np.full(zero.sum(), FLOOR * 30))
+        zero_note.set_text("every layer's gradient is exactly 0:\nno unit lets any "
+                           "gradient through" if zero.all() else "")
         for bar, value in zip(stuck_bars, result["stuck"]):
             bar.set_height(value)
         slope_dots.set_ydata(result["mean_slope"])
@@ -138,7 +147,9 @@ def gradient_flow(depth=10, width=64, n=64, seed=0, activation="sigmoid", scale=
         activation=widgets.ToggleButtons(options=list(ACTIVATIONS), value=activation,
                                          description="g"),
         scale=widgets.SelectionSlider(options=list(SCALES), value=scale,
-                                      description="weight scale", continuous_update=True),
+                                      description="weight scale", continuous_update=True,
+                                      style={"description_width": "initial"}),
         bias=widgets.SelectionSlider(options=list(BIASES), value=bias, description="bias",
-                                     continuous_update=True),
+                                     continuous_update=True,
+                                     style={"description_width": "initial"}),
     )

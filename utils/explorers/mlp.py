@@ -20,7 +20,7 @@ def _copy(params):
 def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
     """Hidden units and the decision map of a 2-input, 1-output MLP you can rewire by hand.
 
-        z_j = x_1 w_1j + x_2 w_2j + b_j,   h_j = g(z_j),   y = sum_j h_j v_j + b_out
+        z_j = x_1 w_1j + x_2 w_2j + b_j,   h_j = g(z_j),   y = sum_j h_j W2_j + b2
 
     Args:
         X: (N, 2) inputs.  y: (N,) labels in {0, 1}.
@@ -32,7 +32,7 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
     Returns:
         an :class:`~utils.explorers.widgets.Explorer` with controls ``unit`` (which hidden unit the
         sliders move), ``w1``, ``w2`` (its input weights), ``b`` (its bias) and ``v`` (its
-        weight in the output). ``explorer.params`` holds the current weights.
+        output weight W2_j). ``explorer.params`` holds the current weights.
 
     Left: the selected unit's activation h_j over the plane and its line z_j = 0 (where
     the unit switches on). Right: the network's output y over the plane, every hidden
@@ -73,7 +73,7 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
         w1=slider(p["W1"][0, unit], *WEIGHT_RANGE, 0.1, "w1 (x1)"),
         w2=slider(p["W1"][1, unit], *WEIGHT_RANGE, 0.1, "w2 (x2)"),
         b=slider(p["b1"][unit], *WEIGHT_RANGE, 0.1, "bias b"),
-        v=slider(p["W2"][unit, 0], *WEIGHT_RANGE, 0.1, "output v"),
+        v=slider(p["W2"][unit, 0], *WEIGHT_RANGE, 0.1, "W2 (output)"),
     )
     # p holds the weights as the student set them; the sliders edit the selected unit's.
     # update() draws from p with that unit's weights taken from the sliders, and changes
@@ -124,7 +124,7 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
             line.set_data(*line_in_box(W1[:, j], b1[j], xlim))
             line.set_linewidth(2.5 if j == unit else 1)
         accuracy = np.mean((out_data > threshold) == (y == 1))
-        o_title.set_text(f"output y = sum_j v_j h_j{_signed(p['b2'][0], '.2f')};  accuracy "
+        o_title.set_text(f"output y = sum_j W2_j h_j{_signed(p['b2'][0], '.2f')};  accuracy "
                          f"{accuracy:.0%}")
 
     explorer = ref["explorer"] = Explorer(fig, update, **controls)

@@ -91,6 +91,7 @@ def course_environment(spawner):
     if name in members(INSTRUCTORS):
         course = SETTINGS["instructor_course"]
         env["PYTHONPATH"] = course  # the repository's utils (with answers) and its grader
+        env["COURSE_HUB_SETTINGS"] = str(HERE / "course-hub.json")  # for release.sh
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
             [f"{course}/autograder", str(HERE / "jupyter-instructor"), f"{course}/jupyter"])
     else:

@@ -1,0 +1,257 @@
+"""A class on a real JupyterHub: real Unix accounts, PAM logins, headless Chromium.
+
+deploy/jupyterhub/setup.sh stands the hub up on loopback (deploy/jupyterhub/trial.py: an
+instructor and two students made with useradd, removed after). The instructor releases
+01_perceptron with deploy/jupyterhub/release.sh; each student logs in with their password,
+fetches 01 from the Assignments tab, types an answer (student 1 the right one, student 2 one
+without the bias), presses Validate and submits. The instructor collects, grades and returns
+feedback with the course's commands (`python -m autograder collect/grade/feedback --exchange`);
+each student fetches the feedback in the Assignments tab, opens it and sees their own score.
+Then, as each Unix user: a student cannot read the other's submission or notebook, the
+solutions, the hidden tests (in solutions/ and the gradebook) or the gradebook, nor list the
+exchange's inbound or feedback folders, while the owner and the instructor can.
+
+Needs root (it creates accounts), chromium and the Playwright client (tests/browser/setup.sh),
+configurable-http-proxy and the class's environment (tests/hub/setup.sh); skipped, saying
+which is missing, otherwise.
+"""
+import csv
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+sys.path.insert(0, str(ROOT / "deploy" / "jupyterhub"))
+import jupyterlab_driver as driver  # noqa: E402
+from trial import TrialClass  # noqa: E402
+
+ENV = Path(os.environ.get("COURSE_HUB_TEST_ENV", "/opt/deep-learning-hub-test/env"))
+PROXY = ROOT / "build/hub/proxy/node_modules/.bin/configurable-http-proxy"
+ASSIGNMENT = "01_perceptron"
+SCREENSHOTS = ROOT / "build" / "hub-screenshots"
+
+
+def unavailable():
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "not root: the test creates Unix accounts (useradd) and runs the hub as root"
+    for tool in ("useradd", "userdel", "runuser", "chpasswd"):
+        if shutil.which(tool) is None:
+            return f"no {tool} on PATH"
+    if not PROXY.exists():
+        return f"no configurable-http-proxy at {PROXY} (tests/hub/setup.sh installs it with npm)"
+    if not (ENV / "bin" / "jupyterhub").exists():
+        return f"no class environment at {ENV} (tests/hub/setup.sh builds it)"
+    return driver.unavailable()
+
+
+REASON = unavailable()
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hub"),
+              pytest.mark.skipif(REASON is not None, reason=f"hub test: {REASON}")]
+
+
+def _answer(right):
+    """The exercise's answer: the solution's, or the same without the bias w0 (wrong)."""
+    nb = json.loads((ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") == "perceptron_forward":
+            source = "".join(cell["source"])
+            lines = [line for line in source.splitlines()
+                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line]
+            code = "\n".join(lines)
+            assert "z = w0 + X @ w" in code, code
+            return code if right else code.replace("z = w0 + X @ w", "z = X @ w")
+    raise AssertionError("no perceptron_forward answer cell in the solution")
+
+
+def _log_in(page, hub, user):
+    """The hub's login form, as a student fills it; wait for their JupyterLab."""
+    page.goto(f"{hub.url}/hub/login", wait_until="domcontentloaded")
+    page.fill("#username_input", user)
+    page.fill("#password_input", hub.passwords[user])
+    page.click("#login_submit")
+    page.wait_for_url(f"**/user/{user}/lab**", timeout=180_000)
+    page.wait_for_function(
+        "() => window.jupyterapp?.commands?.hasCommand('nbgrader:open-assignment-list')",
+        timeout=180_000)
+
+
+def _assignment_list(page):
+    page.get_by_text("Nbgrader", exact=True).click()
+    page.get_by_text("Assignment List", exact=True).click()
+
+
+def _type_into_cell(page, index, code):
+    editor = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".cm-content")
+    editor.scroll_into_view_if_needed()
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Escape")
+    typed = page.evaluate("(i) => window.jupyterapp.shell.currentWidget.content.widgets[i]"
+                          ".model.sharedModel.getSource()", index)
+    assert typed.strip() == code.strip(), f"typing into cell {index} gave:\n{typed}"
+
+
+def _wait_saved(page, path, code, timeout=60):
+    """Until the notebook on disk holds the answer and JupyterLab has nothing unsaved."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dirty = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
+        try:
+            text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+        except (OSError, ValueError, KeyError):
+            text = ""
+        if not dirty and code.strip() in text:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{path} was not saved with the answer within {timeout} s")
+
+
+def _student_works_and_submits(page, hub, user, right):
+    """Log in, fetch, answer, validate, submit; return what Validate said."""
+    _log_in(page, hub, user)
+    assert not page.evaluate("() => window.jupyterapp.commands.hasCommand('nbgrader:open-formgrader')"), (
+        "a student's JupyterLab offers the formgrader")
+    _assignment_list(page)
+    released = page.locator("#released_assignments_list")
+    released.get_by_text(ASSIGNMENT).wait_for(timeout=60_000)
+    released.get_by_role("button", name="Fetch").click()
+    fetched = page.locator("#fetched_assignments_list")
+    fetched.locator(".assignment-notebooks-link").get_by_text(ASSIGNMENT).wait_for(timeout=60_000)
+    notebook = hub.home(user) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert notebook.is_file(), f"fetching did not put {notebook} in {user}'s home"
+    assert notebook.stat().st_uid == hub.uid(user), "the fetched notebook is not the student's"
+
+    fetched.locator(".assignment-notebooks-link").click()
+    fetched.locator(f"#nbgrader-{hub.settings['course_id']}-{ASSIGNMENT}").get_by_text(
+        ASSIGNMENT, exact=True).click()
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.content?.widgets?.length > 0")
+    cells = page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.widgets.map(
+        (c, i) => [i, (c.model.getMetadata('nbgrader') || {}).grade_id || null])""")
+    index = next(i for i, grade_id in cells if grade_id == "perceptron_forward")
+    code = _answer(right)
+    _type_into_cell(page, index, code)
+    page.keyboard.press("Control+s")
+    _wait_saved(page, notebook, code)
+
+    page.get_by_role("button", name="Validate").first.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=180_000)
+    page.wait_for_function(
+        "() => !/Validating/.test(document.querySelector('.jp-Dialog')?.textContent || 'Validating')",
+        timeout=180_000)
+    said = dialog.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / f"{'right' if right else 'wrong'}-validate.png"))
+    dialog.get_by_role("button").last.click()
+
+    page.locator('.lm-TabBar-tab[data-id="nbgrader-assignment-list"]').click()
+    fetched.get_by_role("button", name="Submit").click()
+    page.locator("#submitted_assignments_list").get_by_text(ASSIGNMENT).wait_for(timeout=60_000)
+    return said
+
+
+def _student_reads_feedback(page, hub, user):
+    """Fetch Feedback in the Assignments tab, open the page it fetched; its text."""
+    page.locator('.lm-TabBar-tab[data-id="nbgrader-assignment-list"]').click()
+    submitted = page.locator("#submitted_assignments_list")
+    submitted.get_by_role("button", name="Fetch Feedback").first.click()
+    submitted.get_by_text("(view feedback)").first.wait_for(timeout=60_000)
+    pages = sorted((hub.home(user) / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html"))
+    assert len(pages) == 1, f"{user}: fetched feedback pages {pages}"
+    relative = pages[0].relative_to(hub.home(user))
+    # as the student opens it: their server serves their own file
+    page.goto(f"{hub.url}/user/{user}/files/{relative}", wait_until="domcontentloaded")
+    text = page.inner_text("body")
+    page.screenshot(path=str(SCREENSHOTS / f"{user}-feedback.png"))
+    return text
+
+
+def _cannot(hub, user, *args):
+    result = hub.as_user(user, *args, check=False)
+    return result.returncode != 0
+
+
+def test_a_class_on_jupyterhub(tmp_path):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    timings = {}
+    with TrialClass(students=2, env=ENV, proxy=PROXY, auth="pam",
+                    hub_args=["--LabApp.expose_app_in_browser=True"]) as hub:
+        timings["setup.sh and hub start"] = time.perf_counter() - started
+        right, wrong = hub.students
+
+        hub.as_instructor("deploy/jupyterhub/release.sh", ASSIGNMENT)
+        timings["release"] = time.perf_counter() - started
+
+        with driver.Browser() as browser:
+            pages = {user: browser.new_page() for user in hub.students}
+            try:
+                said = {user: _student_works_and_submits(pages[user], hub, user, user == right)
+                        for user in hub.students}
+                timings["two students worked and submitted"] = time.perf_counter() - started
+                assert "Success! Your notebook passes all the tests." in said[right], said[right]
+                assert "Success!" not in said[wrong] and said[wrong].strip(), said[wrong]
+
+                out = hub.as_instructor("python", "-m", "autograder", "collect",
+                                        "--assignment", ASSIGNMENT).stdout
+                assert f"{ASSIGNMENT}: collected" in out, out
+                hub.as_instructor("python", "-m", "autograder", "grade", ASSIGNMENT)
+                hub.as_instructor("python", "-m", "autograder", "feedback", ASSIGNMENT,
+                                  "--exchange")
+                timings["collected, graded, feedback returned"] = time.perf_counter() - started
+                with open(hub.course / "autograder" / "grades.csv", newline="") as f:
+                    scores = {r["student"]: (float(r["score"]), float(r["max_score"]))
+                              for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT}
+                assert scores == {right: (3.0, 3.0), wrong: (0.0, 3.0)}, scores
+
+                feedback = {user: _student_reads_feedback(pages[user], hub, user)
+                            for user in hub.students}
+                timings["feedback read"] = time.perf_counter() - started
+            except Exception:
+                for user, page in pages.items():
+                    page.screenshot(path=str(SCREENSHOTS / f"{user}-failure.png"))
+                raise
+            finally:
+                for page in pages.values():
+                    page.context.close()
+        assert f"feedback for {right}" in feedback[right] and "Score: 3 / 3" in feedback[right]
+        assert f"feedback for {wrong}" in feedback[wrong] and "Score: 0 / 3" in feedback[wrong]
+        for user in hub.students:  # nobody sees the other's name in their page
+            other = wrong if user == right else right
+            assert other not in feedback[user]
+
+        # -- what a student can and cannot read, as that Unix user ---------------------------
+        inbound = Path(hub.settings["exchange"]) / hub.settings["course_id"] / "inbound"
+        submission = {user: next(inbound.glob(f"{user}+{ASSIGNMENT}+*")) / f"{ASSIGNMENT}.ipynb"
+                      for user in hub.students}
+        solution = hub.course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        gradebook = hub.course / "autograder" / "gradebook.db"
+        notebook = {u: hub.home(u) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb" for u in hub.students}
+        for user in hub.students:
+            other = wrong if user == right else right
+            # what the owner, or the instructor, can read: the checks below can fail
+            assert not _cannot(hub, user, "cat", submission[user])
+            assert not _cannot(hub, user, "cat", notebook[user])
+            assert not _cannot(hub, hub.instructor, "cat", submission[other])
+            # and what the student cannot
+            assert _cannot(hub, user, "cat", submission[other]), "reads the other's submission"
+            assert _cannot(hub, user, "ls", inbound), "lists the submissions"
+            assert _cannot(hub, user, "cat", notebook[other]), "reads the other's notebook"
+            assert _cannot(hub, user, "ls", inbound.parent / "feedback"), "lists all feedback"
+            assert _cannot(hub, user, "cat", solution), "reads the solutions (hidden tests)"
+            assert _cannot(hub, user, "cat", gradebook), "reads the gradebook"
+            assert _cannot(hub, user, "ls", hub.course), "lists the instructor's course"
+        assert not _cannot(hub, hub.instructor, "cat", solution)
+        assert not _cannot(hub, hub.instructor, "cat", gradebook)
+        timings["permissions checked"] = time.perf_counter() - started
+    timings["all, cleaned up"] = time.perf_counter() - started
+    print("hub test timings (s since start): "
+          + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))

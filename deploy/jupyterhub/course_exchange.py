@@ -1,10 +1,10 @@
-"""nbgrader's submit, with the submission readable by the instructors' group only.
+"""nbgrader's submit, with the submission reachable by the instructors' group only.
 
-Stock nbgrader leaves a submission in `<exchange>/<course>/inbound/` world-readable (files 0644,
-its folder 0777), hidden only by an unguessable folder name: any student who learns the name
-can read it, or change it. Here the files become 0640 and the folders 0750 (the submission's own
-folder 0770), and since setup.sh makes `inbound/` setgid to the instructors' group, that group
-(the instructor's collect) reads them and no other student can.
+Stock nbgrader leaves a submission in `<exchange>/<course>/inbound/` world-readable (its folder
+0777, files 0644), hidden only by an unguessable folder name: any student who learns the name can
+read it, or change it. Here the submission's folder becomes 0770: it belongs to the instructors'
+group (setup.sh makes `inbound/` setgid to that group, and a new folder takes its group), so the
+instructor's collect reads it, and no other student can enter it, whatever the files' modes.
 
 Chosen by `c.ExchangeFactory.submit = "course_exchange.GroupOnlySubmit"` (nbgrader's pluggable
 exchange) in the students' nbgrader_config.py that setup.sh writes.
@@ -17,9 +17,4 @@ from nbgrader.exchange.default.submit import ExchangeSubmit
 class GroupOnlySubmit(ExchangeSubmit):
     def copy_files(self):
         super().copy_files()
-        submission = os.path.join(self.inbound_path, self.assignment_filename)
-        for folder, _, files in os.walk(submission):
-            for name in files:
-                os.chmod(os.path.join(folder, name), 0o640)
-            os.chmod(folder, 0o750)
-        os.chmod(submission, 0o770)  # the instructors' group may remove it, as nbgrader allows
+        os.chmod(os.path.join(self.inbound_path, self.assignment_filename), 0o770)

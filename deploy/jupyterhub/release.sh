@@ -43,7 +43,11 @@ if [ "$PUBLISH_ONLY" = 0 ]; then
 fi
 
 # Every notebook in the exchange so far: the student files hold no answers for any of them.
-RELEASED=$(cd "$EXCHANGE/$COURSE_ID/outbound" && ls -d */ 2>/dev/null | tr -d / | sort | tr '\n' ' ')
+RELEASED=$(find "$EXCHANGE/$COURSE_ID/outbound" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort | tr '\n' ' ')
+if [ -z "$RELEASED" ]; then
+    echo "nothing released yet: no students' files to publish"
+    exit 0
+fi
 WORK=$(mktemp -d "$STUDENT_FILES/.new.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 if "$PY" -m autograder bundle --help | grep -q assignments; then
@@ -60,4 +64,4 @@ rm -rf "$STUDENT_FILES/deep-learning-course.old"
 [ -d "$STUDENT_FILES/deep-learning-course" ] && mv "$STUDENT_FILES/deep-learning-course" "$STUDENT_FILES/deep-learning-course.old"
 mv "$WORK/files/deep-learning-course" "$STUDENT_FILES/deep-learning-course"
 rm -rf "$STUDENT_FILES/deep-learning-course.old"
-echo "published the students' files for: ${RELEASED:-nothing released yet} -> $STUDENT_FILES"
+echo "published the students' files for: $RELEASED -> $STUDENT_FILES"

@@ -27,6 +27,8 @@
 #   --ip ADDR --port N       where the hub listens [0.0.0.0 8000]; --hub-port N [8081], --proxy-api-port N [8001]
 #   --auth pam|shared-password   [pam]; shared-password reads --password-file FILE (tests, trials)
 #   --idle-timeout SECONDS   stop servers idle this long (0: never) [3600]
+#   --python FILE            the Python to build the environment with; every account must be able to
+#                            run it (not one under /root, e.g. pyenv's) [/usr/bin/python3]
 #   --proxy FILE             use this configurable-http-proxy instead of installing it [npm ci]
 #   --ssl-cert FILE --ssl-key FILE   serve HTTPS directly (or put nginx/caddy in front)
 set -euo pipefail
@@ -36,7 +38,7 @@ DEPLOY="$REPO/deploy/jupyterhub"
 INSTRUCTOR="" STUDENTS="" STUDENTS_GROUP=deep-learning-students
 INSTRUCTORS_GROUP=deep-learning-instructors PREFIX=/opt/deep-learning-hub ENV_DIR=""
 EXCHANGE=/srv/nbgrader/exchange COURSE_ID=deep-learning IP=0.0.0.0 PORT=8000 HUB_PORT=8081
-PROXY_API_PORT=8001 AUTH=pam PASSWORD_FILE="" IDLE_TIMEOUT=3600 SSL_CERT="" SSL_KEY="" PROXY=""
+PROXY_API_PORT=8001 AUTH=pam PASSWORD_FILE="" IDLE_TIMEOUT=3600 SSL_CERT="" SSL_KEY="" PROXY="" PYTHON=/usr/bin/python3
 while [ $# -gt 0 ]; do
     case "$1" in
         --instructor) INSTRUCTOR=$2 ;;          --students) STUDENTS=$2 ;;
@@ -47,6 +49,7 @@ while [ $# -gt 0 ]; do
         --hub-port) HUB_PORT=$2 ;;              --proxy-api-port) PROXY_API_PORT=$2 ;;
         --auth) AUTH=$2 ;;                      --password-file) PASSWORD_FILE=$2 ;;
         --idle-timeout) IDLE_TIMEOUT=$2 ;;      --proxy) PROXY=$2 ;;
+        --python) PYTHON=$2 ;;
         --ssl-cert) SSL_CERT=$2 ;;              --ssl-key) SSL_KEY=$2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "setup.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -81,7 +84,10 @@ done
 
 say "2. the class's Python environment: $ENV_DIR"
 install -d -m 0755 "$PREFIX" "$PREFIX/etc"
-[ -x "$ENV_DIR/bin/python" ] || python3 -m venv "$ENV_DIR"
+[ -x "$ENV_DIR/bin/python" ] || "$PYTHON" -m venv "$ENV_DIR"
+# Every user's server runs this Python: a venv whose interpreter only root can reach fails there.
+runuser -u nobody -- "$ENV_DIR/bin/python" -c "" 2>/dev/null \
+    || die "$ENV_DIR/bin/python cannot be run by other users (built from $(readlink -f "$ENV_DIR/bin/python")); rebuild it with --python /usr/bin/python3"
 grep -v '^-e ' "$REPO/requirements.txt" > "$PREFIX/etc/course-requirements.txt"  # no course code
 "$ENV_DIR/bin/python" -m pip install --quiet --disable-pip-version-check \
     -r "$PREFIX/etc/course-requirements.txt" -r "$DEPLOY/requirements.txt"
@@ -156,7 +162,9 @@ with open(sys.argv[1], "w") as f:
 EOF
 
 say "6b. publish the students' files for what is already released"
-runuser -u "$INSTRUCTOR" -- "$DEPLOY/release.sh" --publish-only --settings "$PREFIX/etc/course-hub.json"
+runuser -u "$INSTRUCTOR" -- env -i HOME="$(getent passwd "$INSTRUCTOR" | cut -d: -f6)" \
+    PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
+    "$DEPLOY/release.sh" --publish-only --settings "$PREFIX/etc/course-hub.json"
 
 START="$ENV_DIR/bin/jupyterhub -f $PREFIX/etc/jupyterhub_config.py"
 if [ -d /run/systemd/system ]; then

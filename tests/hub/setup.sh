@@ -44,7 +44,8 @@ STAMP="$ENV_DIR/.requirements"
 WANT=$(cat requirements.txt "$DEPLOY/requirements.txt")
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
     echo "hub tests: building the class's environment in $ENV_DIR (pip, a few minutes once) ..."
-    [ -x "$ENV_DIR/bin/python" ] || python3 -m venv "$ENV_DIR"
+    # a Python every account can run (the students' servers run it; not pyenv's under /root)
+    [ -x "$ENV_DIR/bin/python" ] || /usr/bin/python3 -m venv "$ENV_DIR"
     if grep -v '^-e ' requirements.txt > "$ENV_DIR/course-requirements.txt" \
        && "$ENV_DIR/bin/python" -m pip install --quiet --disable-pip-version-check \
             -r "$ENV_DIR/course-requirements.txt" -r "$DEPLOY/requirements.txt"; then

@@ -132,8 +132,11 @@ def _student_works_and_submits(page, hub, user, right):
     fetched.locator(".assignment-notebooks-link").click()
     fetched.locator(f"#nbgrader-{hub.settings['course_id']}-{ASSIGNMENT}").get_by_text(
         ASSIGNMENT, exact=True).click()
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget?.content?.widgets?.length > 0")
+    page.wait_for_function(  # the notebook loaded, its exercise cell among its cells
+        """() => { const w = window.jupyterapp.shell.currentWidget;
+                   return w?.context?.isReady && w.content.widgets.some(c =>
+                     (c.model.getMetadata('nbgrader') || {}).grade_id === 'perceptron_forward'); }""",
+        timeout=120_000)
     cells = page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.widgets.map(
         (c, i) => [i, (c.model.getMetadata('nbgrader') || {}).grade_id || null])""")
     index = next(i for i, grade_id in cells if grade_id == "perceptron_forward")

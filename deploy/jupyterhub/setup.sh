@@ -89,8 +89,12 @@ install -d -m 0755 "$PREFIX" "$PREFIX/etc"
 runuser -u nobody -- "$ENV_DIR/bin/python" -c "" 2>/dev/null \
     || die "$ENV_DIR/bin/python cannot be run by other users (built from $(readlink -f "$ENV_DIR/bin/python")); rebuild it with --python /usr/bin/python3"
 grep -v '^-e ' "$REPO/requirements.txt" > "$PREFIX/etc/course-requirements.txt"  # no course code
-"$ENV_DIR/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -r "$PREFIX/etc/course-requirements.txt" -r "$DEPLOY/requirements.txt"
+STAMP="$ENV_DIR/.course-hub-requirements"  # what was installed last: skip pip when unchanged
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$(cat "$REPO/requirements.txt" "$DEPLOY/requirements.txt")" ]; then
+    "$ENV_DIR/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -r "$PREFIX/etc/course-requirements.txt" -r "$DEPLOY/requirements.txt"
+    cat "$REPO/requirements.txt" "$DEPLOY/requirements.txt" > "$STAMP"
+fi
 SITE=$("$ENV_DIR/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 install -m 0644 "$DEPLOY/course_exchange.py" "$SITE/course_exchange.py"
 # JupyterLab for a class: no news or update checks from the internet.

@@ -30,10 +30,20 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "build", "dist", "__pycache__", ".pytest_cache", ".hypothesis",
-    ".ipynb_checkpoints", "node_modules", "submitted", "autograded", "feedback", "*.db",
-    "grades.csv", "summary.*")
+
+
+def copy_repository(destination):
+    """The working tree as git sees it (tracked files and new ones, not what .gitignore
+    names: no .venv, build/, submissions or gradebook), copied to ``destination``."""
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
 
 
 def free_port():
@@ -79,7 +89,8 @@ def kill(pids, sig=signal.SIGKILL):
 
 
 def run(args, timeout=600, check=True, **kwargs):
-    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)
+    result = subprocess.run(args, capture_output=True, text=True, errors="replace",
+                            timeout=timeout, **kwargs)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, args))} failed ({result.returncode}):\n"
                            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
@@ -128,7 +139,7 @@ class TrialClass:
         for name in [self.instructor, *self.students]:
             self._add_user(name)
         self.course = Path(pwd.getpwnam(self.instructor).pw_dir) / "deep-learning"
-        shutil.copytree(REPO, self.course, ignore=COPY_IGNORE, symlinks=True)
+        copy_repository(self.course)
         self.port, hub_port, api_port = free_port(), free_port(), free_port()
         args = ["bash", str(self.course / "deploy/jupyterhub/setup.sh"),
                 "--instructor", self.instructor, "--students", " ".join(self.students),

@@ -40,7 +40,7 @@ if command -v npm >/dev/null 2>&1 \
     fi
 fi
 
-STAMP="$ENV_DIR/.requirements"
+STAMP="$ENV_DIR/.course-hub-requirements"  # as deploy/jupyterhub/setup.sh writes it
 WANT=$(cat requirements.txt "$DEPLOY/requirements.txt")
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
     echo "hub tests: building the class's environment in $ENV_DIR (pip, a few minutes once) ..."

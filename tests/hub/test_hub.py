@@ -15,11 +15,13 @@ Needs root (it creates accounts), chromium and the Playwright client (tests/brow
 configurable-http-proxy and the class's environment (tests/hub/setup.sh); skipped, saying
 which is missing, otherwise.
 """
+import concurrent.futures
 import csv
 import json
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -114,9 +116,8 @@ def _wait_saved(page, path, code, timeout=60):
     raise AssertionError(f"{path} was not saved with the answer within {timeout} s")
 
 
-def _student_works_and_submits(page, hub, user, right):
-    """Log in, fetch, answer, validate, submit; return what Validate said."""
-    _log_in(page, hub, user)
+def _works_and_submits(page, hub, user, right):
+    """Fetch, answer, validate, submit; return what Validate said."""
     assert not page.evaluate("() => window.jupyterapp.commands.hasCommand('nbgrader:open-formgrader')"), (
         "a student's JupyterLab offers the formgrader")
     _assignment_list(page)
@@ -177,6 +178,19 @@ def _student_reads_feedback(page, hub, user):
     return text
 
 
+def _wait_submitted(students, submitted, timeout=600):
+    """Until every student's Assignments tab lists the submission (or their browser failed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for future in students.values():
+            if future.done():
+                future.result()  # raises what went wrong in that student's browser
+        if all(event.is_set() for event in submitted.values()):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"not every student submitted within {timeout} s")
+
+
 def _cannot(hub, user, *args):
     result = hub.as_user(user, *args, check=False)
     return result.returncode != 0
@@ -186,23 +200,51 @@ def test_a_class_on_jupyterhub(tmp_path):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     timings = {}
+    try:
+        _whole_loop(timings, started)
+    finally:
+        print("\nhub test timings (s since start): "
+              + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
+
+
+def _student(hub, user, right, released, submitted, graded, timings, started):
+    """One student in a browser of their own: logs in (their server starts), then once the
+    notebook is released works and submits, then once graded reads their feedback."""
+    with driver.Browser() as browser:
+        page = browser.new_page()
+        try:
+            _log_in(page, hub, user)
+            timings[f"{user} logged in"] = time.perf_counter() - started
+            assert released.wait(timeout=300), "the instructor's release did not finish"
+            said = _works_and_submits(page, hub, user, right)
+            timings[f"{user} submitted"] = time.perf_counter() - started
+            submitted.set()
+            assert graded.wait(timeout=600), "the instructor's grading did not finish"
+            feedback = _student_reads_feedback(page, hub, user)
+            return said, feedback
+        except Exception:
+            page.screenshot(path=str(SCREENSHOTS / f"{user}-failure.png"))
+            raise
+        finally:
+            page.context.close()
+
+
+def _whole_loop(timings, started):
     with TrialClass(students=2, env=ENV, proxy=PROXY, auth="pam",
                     hub_args=["--LabApp.expose_app_in_browser=True"]) as hub:
         timings["setup.sh and hub start"] = time.perf_counter() - started
         right, wrong = hub.students
-
-        hub.as_instructor("deploy/jupyterhub/release.sh", ASSIGNMENT)
-        timings["release"] = time.perf_counter() - started
-
-        with driver.Browser() as browser:
-            pages = {user: browser.new_page() for user in hub.students}
-            try:
-                said = {user: _student_works_and_submits(pages[user], hub, user, user == right)
-                        for user in hub.students}
-                timings["two students worked and submitted"] = time.perf_counter() - started
-                assert "Success! Your notebook passes all the tests." in said[right], said[right]
-                assert "Success!" not in said[wrong] and said[wrong].strip(), said[wrong]
-
+        released, graded = threading.Event(), threading.Event()
+        submitted = {user: threading.Event() for user in hub.students}
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            students = {user: pool.submit(_student, hub, user, user == right, released,
+                                          submitted[user], graded,
+                                          timings, started) for user in hub.students}
+            try:  # the students log in meanwhile
+                hub.as_instructor("deploy/jupyterhub/release.sh", ASSIGNMENT)
+                timings["released"] = time.perf_counter() - started
+                released.set()
+                _wait_submitted(students, submitted)
                 out = hub.as_instructor("python", "-m", "autograder", "collect",
                                         "--assignment", ASSIGNMENT).stdout
                 assert f"{ASSIGNMENT}: collected" in out, out
@@ -210,21 +252,19 @@ def test_a_class_on_jupyterhub(tmp_path):
                 hub.as_instructor("python", "-m", "autograder", "feedback", ASSIGNMENT,
                                   "--exchange")
                 timings["collected, graded, feedback returned"] = time.perf_counter() - started
-                with open(hub.course / "autograder" / "grades.csv", newline="") as f:
-                    scores = {r["student"]: (float(r["score"]), float(r["max_score"]))
-                              for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT}
-                assert scores == {right: (3.0, 3.0), wrong: (0.0, 3.0)}, scores
-
-                feedback = {user: _student_reads_feedback(pages[user], hub, user)
-                            for user in hub.students}
-                timings["feedback read"] = time.perf_counter() - started
-            except Exception:
-                for user, page in pages.items():
-                    page.screenshot(path=str(SCREENSHOTS / f"{user}-failure.png"))
-                raise
+                graded.set()
             finally:
-                for page in pages.values():
-                    page.context.close()
+                released.set()  # a failed step must not leave a student waiting
+                graded.set()
+            said = {user: future.result()[0] for user, future in students.items()}
+            feedback = {user: future.result()[1] for user, future in students.items()}
+        timings["feedback read"] = time.perf_counter() - started
+        assert "Success! Your notebook passes all the tests." in said[right], said[right]
+        assert "Success!" not in said[wrong] and said[wrong].strip(), said[wrong]
+        with open(hub.course / "autograder" / "grades.csv", newline="") as f:
+            scores = {r["student"]: (float(r["score"]), float(r["max_score"]))
+                      for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT}
+        assert scores == {right: (3.0, 3.0), wrong: (0.0, 3.0)}, scores
         assert f"feedback for {right}" in feedback[right] and "Score: 3 / 3" in feedback[right]
         assert f"feedback for {wrong}" in feedback[wrong] and "Score: 0 / 3" in feedback[wrong]
         for user in hub.students:  # nobody sees the other's name in their page
@@ -256,5 +296,3 @@ def test_a_class_on_jupyterhub(tmp_path):
         assert not _cannot(hub, hub.instructor, "cat", gradebook)
         timings["permissions checked"] = time.perf_counter() - started
     timings["all, cleaned up"] = time.perf_counter() - started
-    print("hub test timings (s since start): "
-          + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))

@@ -196,8 +196,9 @@ def _cannot(hub, user, *args):
     return result.returncode != 0
 
 
-def test_a_class_on_jupyterhub(tmp_path):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def test_a_class_on_jupyterhub():
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
     started = time.perf_counter()
     timings = {}
     try:
@@ -260,7 +261,8 @@ def _whole_loop(timings, started):
             feedback = {user: future.result()[1] for user, future in students.items()}
         timings["feedback read"] = time.perf_counter() - started
         assert "Success! Your notebook passes all the tests." in said[right], said[right]
-        assert "Success!" not in said[wrong] and said[wrong].strip(), said[wrong]
+        assert "The following cell failed" in said[wrong] and "Success!" not in said[wrong], (
+            said[wrong])
         with open(hub.course / "autograder" / "grades.csv", newline="") as f:
             scores = {r["student"]: (float(r["score"]), float(r["max_score"]))
                       for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT}
@@ -292,6 +294,9 @@ def _whole_loop(timings, started):
             assert _cannot(hub, user, "cat", solution), "reads the solutions (hidden tests)"
             assert _cannot(hub, user, "cat", gradebook), "reads the gradebook"
             assert _cannot(hub, user, "ls", hub.course), "lists the instructor's course"
+        for user in hub.students:  # a student's utils: the published files, not the repository
+            where = hub.as_user(user, ENV / "bin/python", "-c", "import utils; print(utils.__file__)")
+            assert where.stdout.startswith(hub.settings["student_files"]), where.stdout
         assert not _cannot(hub, hub.instructor, "cat", solution)
         assert not _cannot(hub, hub.instructor, "cat", gradebook)
         timings["permissions checked"] = time.perf_counter() - started

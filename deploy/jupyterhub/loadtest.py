@@ -78,6 +78,8 @@ def run_lecture(hub, user, token, notebook, timeout=300):
     cells = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]
              if c["cell_type"] == "code"]
 
+    errors = []
+
     async def execute_all():
         ws = await websocket_connect(HTTPRequest(
             f"ws://127.0.0.1:{hub.port}/user/{user}/api/kernels/{kernel['id']}/channels",
@@ -101,12 +103,14 @@ def run_lecture(hub, user, token, notebook, timeout=300):
                     reply = json.loads(message)
                     if (reply.get("msg_type") == "execute_reply"
                             and reply["parent_header"].get("msg_id") == msg_id):
+                        if reply["content"]["status"] == "error":
+                            errors.append(reply["content"].get("ename"))
                         break
         finally:
             ws.close()
 
     asyncio.run(asyncio.wait_for(execute_all(), timeout))
-    return kernel["id"]
+    return errors
 
 
 def main(argv=None):
@@ -218,9 +222,14 @@ def main(argv=None):
             notebook = hub.course / "lectures" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
             t = time.perf_counter()
             with concurrent.futures.ThreadPoolExecutor(len(hub.students)) as pool:
-                list(pool.map(lambda u: run_lecture(hub, u, tokens[u], notebook),
-                              hub.students))
+                errors = list(pool.map(lambda u: run_lecture(hub, u, tokens[u], notebook),
+                                       hub.students))
             figures["lecture_all_s"] = round(time.perf_counter() - t, 1)
+            # a student starting out: the exercise raises NotImplementedError (and the cells
+            # using its answer may fail after it); count what else went wrong
+            figures["lecture_errors"] = sorted({e for found in errors for e in found})
+            figures["lecture_cells"] = len([c for c in json.loads(notebook.read_text())["cells"]
+                                            if c["cell_type"] == "code"])
             working = [memory_kib(processes_of({uid})) for uid in uids.values()]
             figures["working_rss_kib_median"] = statistics.median(r for r, _ in working)
             figures["working_pss_kib_median"] = statistics.median(p for _, p in working)

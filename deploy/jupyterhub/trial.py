@@ -80,6 +80,25 @@ def processes_in_session(sid):
     return found
 
 
+def descendants(pid):
+    """Process ids descended from ``pid`` (read from /proc), children first."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(
+                        int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def kill(pids, sig=signal.SIGKILL):
     for pid in pids:
         try:
@@ -100,7 +119,7 @@ def run(args, timeout=600, check=True, **kwargs):
 class TrialClass:
     """An instructor and ``students`` students on a hub on 127.0.0.1; a context manager."""
 
-    def __init__(self, students=2, *, env, proxy, auth="pam", idle_timeout=0, log=print,
+    def __init__(self, students=2, *, env, proxy, auth="pam", idle_timeout=3600, log=print,
                  hub_args=()):
         self.env = Path(env)
         self.proxy = Path(proxy)
@@ -211,6 +230,7 @@ class TrialClass:
                 pass
         if self.hub is not None:
             session = self.hub.pid
+            started_by_hub = descendants(self.hub.pid)  # proxy, services, users' servers
             if self.hub.poll() is None:
                 self.hub.send_signal(signal.SIGTERM)  # the hub stops the users' servers
                 try:
@@ -219,6 +239,7 @@ class TrialClass:
                     kill([self.hub.pid])
                     self.hub.wait(timeout=10)
             kill(processes_in_session(session))  # the proxy, if the hub left it
+            kill([pid for pid in started_by_hub if os.path.exists(f"/proc/{pid}")])
             self.hub = None
         for _ in range(3):  # servers, kernels, terminals the class's accounts left behind
             left = processes_of(uids)

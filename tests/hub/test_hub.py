@@ -297,6 +297,10 @@ def _whole_loop(timings, started):
         for user in hub.students:  # a student's utils: the published files, not the repository
             where = hub.as_user(user, ENV / "bin/python", "-c", "import utils; print(utils.__file__)")
             assert where.stdout.startswith(hub.settings["student_files"]), where.stdout
+        published = Path(hub.settings["student_files"])  # what every student can read
+        assert not (published / "deep-learning-course" / "solutions").exists()
+        assert not [f for f in published.rglob("*") if f.is_file() and b"BEGIN HIDDEN TESTS"
+                    in f.read_bytes()], "hidden tests in the students' files"
         assert not _cannot(hub, hub.instructor, "cat", solution)
         assert not _cannot(hub, hub.instructor, "cat", gradebook)
         timings["permissions checked"] = time.perf_counter() - started

@@ -72,6 +72,25 @@ def _answer(right):
     raise AssertionError("no perceptron_forward answer cell in the solution")
 
 
+def _hidden_test_lines():
+    """Every line between BEGIN and END HIDDEN TESTS in the solutions that is long enough to be
+    telling and appears nowhere else in them (an import a visible cell repeats is no secret)."""
+    lines, visible = set(), set()
+    for path in (ROOT / "solutions").glob("*/*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            inside = False
+            for line in "".join(cell["source"]).splitlines():
+                if "### BEGIN HIDDEN TESTS" in line:
+                    inside = True
+                elif "### END HIDDEN TESTS" in line:
+                    inside = False
+                elif inside and len(line.strip()) > 20:
+                    lines.add(line.strip())
+                else:
+                    visible.add(line.strip())
+    return lines - visible
+
+
 def _log_in(page, hub, user):
     """The hub's login form, as a student fills it; wait for their JupyterLab."""
     page.goto(f"{hub.url}/hub/login", wait_until="domcontentloaded")
@@ -299,8 +318,10 @@ def _whole_loop(timings, started):
             assert where.stdout.startswith(hub.settings["student_files"]), where.stdout
         published = Path(hub.settings["student_files"])  # what every student can read
         assert not (published / "deep-learning-course" / "solutions").exists()
-        assert not [f for f in published.rglob("*") if f.is_file() and b"BEGIN HIDDEN TESTS"
-                    in f.read_bytes()], "hidden tests in the students' files"
+        hidden = _hidden_test_lines()
+        leaks = [(f, line) for f in published.rglob("*") if f.is_file()
+                 for text in [f.read_text(errors="replace")] for line in hidden if line in text]
+        assert hidden and not leaks, f"hidden tests in the students' files: {leaks[:3]}"
         assert not _cannot(hub, hub.instructor, "cat", solution)
         assert not _cannot(hub, hub.instructor, "cat", gradebook)
         timings["permissions checked"] = time.perf_counter() - started

@@ -13,6 +13,7 @@ lab: $(VENV)/.course
 
 test: $(VENV)/.dev
 	bash tests/browser/setup.sh $(BIN)/python
+	bash tests/hub/setup.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 $(VENV)/.course: requirements.txt pyproject.toml

@@ -90,6 +90,8 @@ def test_nothing_points_outside_the_repository():
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
                            check=True).stdout.split()
     for name in files:
+        if name == "tests/test_contract.py":
+            continue  # names the outside places it looks for
         path = ROOT / name
         if path.suffix in (".py", ".md", ".ipynb", ".toml", ".txt", ".cfg", ".sh") \
                 and path.is_file() and path.stat().st_size < 2_000_000:

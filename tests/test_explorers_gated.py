@@ -32,7 +32,8 @@ def test_the_wired_lstm_solves_the_adding_problem():
     params, (W_y, b_y) = eg.wired_lstm()
     X, y = adding_problem(200, 40, np.random.default_rng(1))
     h_T = utils.lstm_forward(X, np.zeros((200, 1)), np.zeros((200, 1)), params)[:, -1]
-    assert np.max(np.abs(h_T @ W_y + b_y - y)) < 0.03  # "within about 1.5%" of a sum <= 2
+    assert np.max(np.abs(h_T @ W_y + b_y - y)) < 0.05  # "within a few percent" of a sum <= 2
+    assert np.mean((h_T @ W_y + b_y - y) ** 2) < 1e-3
     leaky = {**params, "b": params["b"].copy()}
     leaky["b"][1] = 2.0
     h_T = utils.lstm_forward(X, np.zeros((200, 1)), np.zeros((200, 1)), leaky)[:, -1]

@@ -28,7 +28,7 @@ NOTEBOOKS = ("09_lstm_gru",)
 BASELINE = 1.0 / 6.0  # MSE of always answering 1: Var(u1 + u2) = 2 * (1/12)
 
 # the full-size run of the learning goals; see learning_results
-FULL = {"T": 200, "hidden": 32, "batch": 64, "steps": 2000, "lr": 3e-3, "clip": 1.0}
+FULL = {"T": 200, "hidden": 32, "batch": 64, "steps": 1500, "lr": 1e-2, "clip": 1.0}
 
 
 def quick():
@@ -153,7 +153,7 @@ def mse(predict, params, X, y):
     return float(np.mean((predict(params, X)[0] - y) ** 2))
 
 
-def train(model, params, T, steps, batch=64, lr=3e-3, clip=1.0, seed=0, test=None,
+def train(model, params, T, steps, batch=64, lr=1e-2, clip=1.0, seed=0, test=None,
           eval_every=50, seconds=None, progress=None):
     """Train ``model = (predict, loss_and_grads)`` on fresh adding-problem batches.
 
@@ -196,7 +196,7 @@ def train(model, params, T, steps, batch=64, lr=3e-3, clip=1.0, seed=0, test=Non
     return params, history
 
 
-def compare(lstm_forward, lstm_backward, T, steps, hidden=32, batch=64, lr=3e-3, clip=1.0,
+def compare(lstm_forward, lstm_backward, T, steps, hidden=32, batch=64, lr=1e-2, clip=1.0,
             n_test=1000, seed=0, eval_every=50, seconds=None, progress=None):
     """Train an LSTM (on the functions given) and a tanh RNN with the same length, data,
     steps and optimiser; returns ``{"lstm": (params, history), "rnn": (...)}`` and the test
@@ -243,10 +243,18 @@ def learning_results(quick=False):
     """The learning goal of notebook 09: the LSTM's and the RNN's test MSE on the adding
     problem at T = 200 after the same number of Adam steps (``FULL``), and the constant
     guess. ``quick``: T = 20 and 150 steps (seconds), the test of the machinery."""
+    import sys
+
     size = dict(FULL, T=20, steps=150) if quick else FULL
+
+    def log(name, step, steps, loss, test_mse):  # a long run says how far it got
+        if step % 250 == 0 or step == steps:
+            print(f"  09 {name}: step {step}/{steps}, test MSE {test_mse:.4f}", file=sys.stderr,
+                  flush=True)
+
     runs, (X_test, y_test) = compare(utils.lstm_forward, utils.lstm_backward, size["T"],
                                      size["steps"], size["hidden"], size["batch"], size["lr"],
-                                     size["clip"])
+                                     size["clip"], progress=log)
     experiment = (f"adding problem, T = {size['T']}, H = {size['hidden']}, batch "
                   f"{size['batch']}, {size['steps']} Adam steps (lr {size['lr']:g}, clip "
                   f"{size['clip']:g})")

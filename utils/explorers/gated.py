@@ -111,12 +111,14 @@ def gate_activations(params=None, T=40, seed=0, first=None, second=None, unit=0,
     # the states' range over a grid of marker positions: fixed limits that every move fits
     probes = [lstm_trace(params, sequence(a, b)) for a in range(0, T // 2, 3)
               for b in range(T // 2, T, 3)]
-    span = 1.25 * max(float(np.abs(t[k]).max()) for t in probes for k in ("c", "h"))
-    span = max(span, 1e-3)
+    # the line panel fits the starting unit (another unit's larger cell is clipped at the
+    # panel's edge; the heat map below shows every unit on one scale)
+    span = max(1.25 * max(float(np.abs(t[k][..., unit]).max()) for t in probes
+                          for k in ("c", "h")), 1e-3)
+    limit = max(max(float(np.abs(t["c"]).max()) for t in probes), 1e-3)
     ax_cell.set(ylim=(-span, span), ylabel="state")
     ax_cell.axhline(0, color="0.85", lw=0.8, zorder=0)
     ax_cell.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
-    limit = span
     image = ax_map.imshow(np.zeros((H, T)), aspect="auto", cmap="RdBu_r", vmin=-limit,
                           vmax=limit, extent=(0.5, T + 0.5, H - 0.5, -0.5),
                           interpolation="nearest")

@@ -12,6 +12,7 @@ def test_every_experiment_module_is_found():
     assert "utils.experiments.classic" in names and "utils.experiments.gated" in names
 
 
+@pytest.mark.slow
 def test_quick_run_of_one_notebook_writes_its_records(tmp_path, capsys):
     out = tmp_path / "learning.json"
     main(["learning", "--quick", "--only", "06", "--out", str(out)])

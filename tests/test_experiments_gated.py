@@ -38,6 +38,7 @@ def test_adam_steps_against_the_gradient():
     np.testing.assert_allclose(out["w"], [-0.1, 0.1, 0.0], atol=1e-6)  # first step: lr * sign
 
 
+@pytest.mark.slow
 def test_a_short_run_learns_and_records():
     runs, (X_test, y_test) = ex.compare(utils.lstm_forward, utils.lstm_backward, T=10,
                                         steps=250, hidden=8, batch=32, lr=1e-2, n_test=300,

@@ -10,6 +10,9 @@ Prints three tables and writes them to benchmarks/latest.md with a plot, benchma
    Shift-Entered through in the browser, and the time to its first widget;
 3. the reference implementations in utils against PyTorch (CPU, float64).
 
+`python -m benchmarks learning [--quick] [--only NN]` measures something else: what every
+notebook's model learns (benchmarks/learning.py, written to benchmarks/learning.json).
+
 Run it on a quiet machine: the figures are wall-clock times.
 """
 import argparse
@@ -24,6 +27,12 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["learning"]:
+        from . import learning
+
+        learning.main(argv[1:])
+        return
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presses", type=int, default=30,

@@ -22,6 +22,7 @@ from ..reference.gated import lstm_backward, lstm_forward
 from ..reference.transformer import transformer_block, transformer_block_backward
 
 # What every figure of the notebook and the benchmark uses (see the notebook's section 5).
+NOTEBOOKS = ("12_language_model",)
 BATCH, CONTEXT = 32, 64
 
 

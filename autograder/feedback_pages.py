@@ -9,6 +9,7 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
 table { border-collapse: collapse; width: 100%; } td, th { border: 1px solid #ccc;
 padding: .4rem .6rem; vertical-align: top; text-align: left; }
 .passed { color: #176b2c; } .failed, .timeout, .crashed, .missing, .out { color: #a11; }
+.note { color: #555; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
 """
 
@@ -24,6 +25,8 @@ def page(result):
     if result["status"] != "graded":
         parts.append(f"<p class='failed'>This submission could not be graded: "
                      f"{escape(result['status'])}. {escape(result['reason'])}</p>")
+    for note in result.get("notes", []):
+        parts.append(f"<p class='note'>Note: {escape(note)}</p>")
     parts.append("<table><tr><th>exercise</th><th>points</th><th>result</th></tr>")
     for cell in result["cells"]:
         status = cell["status"]
@@ -32,6 +35,11 @@ def page(result):
             detail = f"<pre>{escape(cell['output'])}</pre>" + (f"<pre>{detail}</pre>" if detail else "")
         elif detail:
             detail = f"<pre>{detail}</pre>"
+        if cell.get("note"):
+            detail += f"<p class='note'>{escape(cell['note'])}</p>"
+        if cell.get("override"):
+            detail += (f"<p class='note'>Points set by your instructor (the tests gave "
+                       f"{cell.get('auto_score', 0):g}): {escape(cell['override'])}</p>")
         names = ", ".join(cell.get("functions") or []) or cell["grade_id"]
         parts.append(f"<tr><td>{escape(names)}</td><td>{cell['score']:g} / "
                      f"{cell['max_score']:g}</td><td><span class='{status.split()[0]}'>"

@@ -236,9 +236,10 @@ _BUILTIN_ERRORS = {name: obj for name, obj in vars(builtins).items()
 class Exercise:
     """One test cell, its student process and the proxies that call into it."""
 
-    def __init__(self, grade_id, names, points, deadline_seconds):
+    def __init__(self, grade_id, names, points, deadline_seconds, load_seconds=0.0):
         self.grade_id, self.names, self.points = grade_id, names, points
         self.budget = deadline_seconds
+        self.load_seconds = load_seconds  # the student's cells, each bounded on its own
         self.deadline = None
         self.channel = None
         self.pid = None
@@ -261,7 +262,7 @@ class Exercise:
             self.dead = why
 
     def wait_ready(self):
-        self.deadline = time.monotonic() + self.budget
+        self.deadline = time.monotonic() + self.budget + 3 * self.load_seconds
         try:
             message = self.channel.receive(timeout=self.remaining())
         except Timeout:
@@ -277,6 +278,7 @@ class Exercise:
             self.kill("crashed")
         elif len(message) > 1 and isinstance(message[1], list):
             self.stopped = [n for n in message[1][:50] if type(n) is int]
+        self.deadline = time.monotonic() + self.budget  # the tests' own time
 
     def proxy(self, name):
         from utils.exercises import checking
@@ -506,7 +508,8 @@ class Tester:
             if problems and self.z.sandbox:  # the worker log says what protection is missing
                 print(f"sandbox: {'; '.join(problems)}", file=sys.__stderr__, flush=True)
             sys.__stderr__.close()  # nothing of the grader's stays open to student code
-            isolation.limit(self.z.limits["memory_mb"] << 20, exercise.budget)
+            isolation.limit(self.z.limits["memory_mb"] << 20,
+                            exercise.budget + exercise.load_seconds)
             os.chdir(self.z.workdir if not problems else "/")
             os.environ["NBGRADER_EXECUTION"] = "autograde"
             os.environ["TMPDIR"] = self.z.workdir
@@ -530,7 +533,8 @@ class Tester:
         started = time.monotonic()
         notebook = self.read()
         answers = notebook.answers
-        exercises = [Exercise(g, names, pts, self.z.limits["exercise_seconds"])
+        load = self.z.limits.get("cell_seconds", 10.0) * max(1, len(notebook.cells))
+        exercises = [Exercise(g, names, pts, self.z.limits["exercise_seconds"], load)
                      for g, names, pts in self.z.tests]
         for exercise in exercises:  # every student process exists before any test is read
             if all(n in answers for n in exercise.names):

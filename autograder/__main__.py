@@ -115,7 +115,9 @@ def feedback(args):
     assignments = _assignments(args.assignments)
     results = [r for r in grading.results(assignments, grading.resolve_students(args.student))
                if r["status"] != "not graded"]
-    for path in feedback_pages.write(results):
+    from .collect import students
+
+    for path in feedback_pages.write(results, grading.totals(results, students())):
         print(f"wrote {path.relative_to(course.ROOT)}")
     if args.exchange:
         api = course.nbgrader_api()

@@ -310,14 +310,15 @@ def gradebook_tables(total_rows, roster, assignments):
 
     Canvas imports its own export format: Student, ID, SIS User ID, SIS Login ID, Section,
     then a column per assignment; Moodle's CSV import maps an "Email address" or "ID number"
-    column to its users and takes the rest as grade items."""
-    per_student = {}
+    column to its users and takes the rest as grade items. A student on the roster who handed
+    nothing in has a row with empty cells (no grade yet, not a 0 the instructor never gave)."""
+    per_student = {sid: {} for sid in roster}
     for t in total_rows:
         per_student.setdefault(t["student"], {})[t["assignment"]] = t["total"]
     canvas, moodle = [], []
     for sid in sorted(per_student, key=lambda s: (roster.get(s, {}).get("name") or s, s)):
         person = roster.get(sid, {})
-        scores = {a: per_student[sid].get(a, 0.0) for a in assignments}
+        scores = {a: per_student[sid].get(a, "") for a in assignments}
         canvas.append({"Student": person.get("name") or sid, "ID": sid, "SIS User ID": "",
                        "SIS Login ID": person.get("email", ""),
                        "Section": person.get("section", ""), **scores})

@@ -11,8 +11,8 @@ from an LMS. Who a downloaded file belongs to:
   before the first underscore (``alice_01_perceptron.ipynb``).
 
 A student with several notebooks keeps one: the highest resubmission number ``-N``, then the
-newest date (the zip entry's own date: extracting a zip resets file times), preferring a file
-named like the assignment. Beside each kept notebook, ``submission.json`` records which file
+newest date (the zip entry's own date: extracting a zip resets file times), then a file named
+like the assignment. Beside each kept notebook, ``submission.json`` records which file
 was kept and why, when it was handed in and whether it was late. Student ids and names go to
 ``autograder/students.csv`` (merged with a roster: id, name, email, section).
 """
@@ -63,7 +63,7 @@ class File:
 
     def rank(self, assignment):
         named = assignment in self.stem or self.stem in assignment
-        return (named, self.number, self.date, self.submission, str(self.relative))
+        return (self.number, self.date, named, self.submission, str(self.relative))
 
 
 def _listing(source):

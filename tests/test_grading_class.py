@@ -271,6 +271,7 @@ def graded_class(tmp_path_factory):
         for uid, st in students.items():
             w.writerow([uid, f"{st.name.title()} {uid[-2:]}", f"{st.name}{uid[-2:]}@uni.edu",
                         "A" if int(uid) % 2 else "B"])
+        w.writerow(["100012", "Xu Li", "xuli@uni.edu", "A"])  # on the roster, hands in nothing
     (course_dir / "autograder" / "policy.toml").write_text(
         f"[late]\npenalty_per_day = {PENALTY_PER_DAY}\n")
     collected = {}
@@ -312,6 +313,7 @@ def test_collect_says_what_it_saw_kept_merged_and_dropped(graded_class):
     assert "kept ortizmaria_100003_7000_01_perceptron-2.ipynb (resubmission -2, the highest" \
            in out, out
     assert "2 students named nguyenanh: ids 111111, 222222" in out, out
+    assert "on the roster, no notebook: 100012" in out, out
     assert "late (the LMS's flag): smithal (100007)" in collected["04_loss_functions"]
 
 
@@ -374,7 +376,8 @@ def test_the_canvas_export_reads_back_as_a_gradebook(graded_class):
     assert header[5:] == NOTEBOOKS
     assert rows[0]["Student"].strip() == "Points Possible"
     by_id = {r["ID"]: r for r in rows[1:]}
-    assert set(by_id) == set(students)
+    assert set(by_id) == set(students) | {"100012"}
+    assert [by_id["100012"][a] for a in NOTEBOOKS] == ["", "", ""]  # no grade, not a 0
     for uid, st in students.items():
         assert by_id[uid]["Student"] == f"{st.name.title()} {uid[-2:]}"
         assert by_id[uid]["SIS Login ID"] == f"{st.name}{uid[-2:]}@uni.edu"

@@ -432,15 +432,15 @@ class Notebook:
             if meta.get("grade") and not meta.get("solution"):
                 continue  # a test cell: the tests come from solutions/
             grade_id = meta.get("grade_id") if meta.get("solution") else None
-            names = defined_names(source)
+            if grade_id not in zygote.answer_ids and source.strip() in zygote.lecture_sources:
+                continue  # an unchanged lecture cell: it ran in the zygote, or is an experiment
+            names = defined_names(source) & set(zygote.answer_ids)
             if grade_id in zygote.answer_ids:
                 names.add(grade_id)  # an answer cell, even one that does not define it yet
-            for name in names & set(zygote.answer_ids):
+            for name in names:
                 defining.setdefault(name, []).append(number)
                 self.answers[name] = source
                 self.answer_cells[name] = number
-            if source.strip() in zygote.lecture_sources and not names & set(zygote.answer_ids):
-                continue  # unchanged lecture cell
             self.cells.append((number, source))
         self.duplicates = {n: cells for n, cells in defining.items() if len(cells) > 1}
 

@@ -1,4 +1,5 @@
-"""The instructor's command line: python -m autograder {release,bundle,collect,grade,feedback,export,summary}."""
+"""The instructor's command line: python -m autograder {release,bundle,collect,grade,feedback,
+export,summary,override}."""
 import argparse
 import sys
 import zipfile
@@ -54,30 +55,54 @@ def collect(args):
     """Bring submissions in from an LMS download or from nbgrader's exchange."""
     from . import collect as c
 
+    roster = c.read_roster(args.roster) if args.roster else None
     if args.source:
         if not args.assignment:
             sys.exit("collect PATH needs --assignment ID (which notebook these are)")
-        saved = c.from_download(args.source, _assignments([args.assignment])[0])
-        print(f"{len(saved)} submission(s) saved under {course.SUBMITTED.relative_to(course.ROOT)}/")
+        result = c.from_download(args.source, _assignments([args.assignment])[0], roster)
+        print(c.report(result, args.assignment))
+        print(f"saved under {course.SUBMITTED.relative_to(course.ROOT)}/<student id>/"
+              f"{args.assignment}/; names in {c.STUDENTS_CSV.relative_to(course.ROOT)}")
+        if roster:
+            absent = sorted(set(roster) - set(result["kept"]))
+            strangers = sorted(set(result["kept"]) - set(roster))
+            if absent:
+                print(f"on the roster, no notebook: {', '.join(absent)}")
+            if strangers:
+                print(f"not on the roster: {', '.join(strangers)}")
     else:
+        if roster:
+            c.update_students({}, roster)
         c.from_exchange(_assignments([args.assignment] if args.assignment else []))
 
 
 def grade(args):
-    """Grade every new or changed submission in the sandbox; write autograder/grades.csv."""
+    """Grade every new or changed submission in the sandbox; write grades.csv and the exports."""
     from . import grading, summary
+    from .collect import students
 
     assignments = _assignments(args.assignments)
+    chosen = grading.resolve_students(args.student)
     print("building the gradebook from solutions/ ...", flush=True)
-    results, graded_now, unchanged = grading.grade(assignments, args.student or None,
-                                                   workers=args.workers)
+    results, graded_now, unchanged = grading.grade(assignments, chosen, workers=args.workers,
+                                                   force=args.force)
     print(f"graded {graded_now} submission(s); {unchanged} unchanged since last graded")
-    for r in results:
-        got = sum(c["score"] for c in r["cells"])
-        out_of = sum(c["max_score"] for c in r["cells"])
-        note = "" if r["status"] == "graded" else f"  ({r['status']}: {r['reason']})"
-        print(f"{r['student']:20s} {r['assignment']:28s} {got:5.1f} / {out_of:g}{note}")
-    print(f"wrote {course.GRADES_CSV.relative_to(course.ROOT)}")
+    roster = students()
+    for t in grading.totals(results, roster):
+        who = f"{t['name']} ({t['student']})" if t["name"] else t["student"]
+        extra = [t["status"]] if t["status"] != "graded" else []
+        extra += [f"late -{t['penalty']:g}"] if t["late"] else []
+        extra += [f"override {t['overrides']:+g}"] if t["overrides"] else []
+        note = f"  ({'; '.join(extra)})" if extra else ""
+        print(f"{who:28s} {t['assignment']:26s} {t['total']:5.1f} / {t['max_score']:g}{note}")
+    per_student = {}
+    for t in grading.totals(grading.results(assignments, chosen), roster):
+        got, out_of = per_student.get(t["student"], (0.0, 0.0))
+        per_student[t["student"]] = (got + t["total"], out_of + t["max_score"])
+    if len(assignments) > 1:
+        print("totals:", ", ".join(f"{s} {g:g}/{m:g}" for s, (g, m) in per_student.items()))
+    print(f"wrote {course.GRADES_CSV.relative_to(course.ROOT)}, totals.csv, canvas.csv, "
+          "moodle.csv, review.html")
     if not args.student:
         summary.write(grading.results(assignments))
         print("wrote autograder/summary.txt, summary.csv, summary.png (python -m autograder summary)")
@@ -88,9 +113,11 @@ def feedback(args):
     from . import feedback_pages, grading
 
     assignments = _assignments(args.assignments)
-    results = [r for r in grading.results(assignments, args.student or None)
+    results = [r for r in grading.results(assignments, grading.resolve_students(args.student))
                if r["status"] != "not graded"]
-    for path in feedback_pages.write(results):
+    from .collect import students
+
+    for path in feedback_pages.write(results, grading.totals(results, students())):
         print(f"wrote {path.relative_to(course.ROOT)}")
     if args.exchange:
         api = course.nbgrader_api()
@@ -99,10 +126,28 @@ def feedback(args):
 
 
 def export(args):
-    """Rewrite autograder/grades.csv from the graded results."""
+    """Write grades.csv, totals.csv, canvas.csv, moodle.csv and review.html from the results."""
     from . import grading
 
-    print(f"wrote {grading.export(args.out).relative_to(course.ROOT)}")
+    for path in grading.export(args.out):
+        print(f"wrote {path.relative_to(course.ROOT)}")
+
+
+def override(args):
+    """Set (or --clear) one exercise's points for one student, with a reason; kept across
+    regrades and shown in every export."""
+    from . import grading
+
+    student = grading.resolve_students([args.student])[0]
+    assignment = _assignments([args.assignment])[0]
+    grade_id = args.exercise if args.exercise.startswith("test_") else f"test_{args.exercise}"
+    if args.score is None and not args.clear:
+        sys.exit("give the points (override STUDENT ASSIGNMENT EXERCISE POINTS --reason ...) "
+                 "or --clear")
+    grading.set_override(student, assignment, grade_id, None if args.clear else args.score,
+                         args.reason or "")
+    for path in grading.export():
+        print(f"wrote {path.relative_to(course.ROOT)}")
 
 
 def summary(args):
@@ -130,6 +175,7 @@ def main(argv=None):
     p = sub.add_parser("collect", help=collect.__doc__)
     p.add_argument("source", nargs="?", help="folder or .zip of downloaded notebooks (omit: exchange)")
     p.add_argument("--assignment", help="the assignment id of the downloaded notebooks")
+    p.add_argument("--roster", help="CSV of the class: id, name, email, section")
     p.set_defaults(run=collect)
 
     for name, fn in (("grade", grade), ("feedback", feedback), ("summary", summary)):
@@ -140,6 +186,8 @@ def main(argv=None):
         if name == "grade":
             p.add_argument("--workers", type=int, default=None,
                            help="parallel workers (default: one per core)")
+            p.add_argument("--force", action="store_true",
+                           help="regrade the chosen submissions even if unchanged")
         if name == "feedback":
             p.add_argument("--exchange", action="store_true", help="also return it via the exchange")
         p.set_defaults(run=fn)
@@ -147,6 +195,15 @@ def main(argv=None):
     p = sub.add_parser("export", help=export.__doc__)
     p.add_argument("--out", default=str(course.GRADES_CSV))
     p.set_defaults(run=export)
+
+    p = sub.add_parser("override", help=override.__doc__)
+    p.add_argument("student", help="student id (or name, if only one student has it)")
+    p.add_argument("assignment")
+    p.add_argument("exercise", help="the graded function or its test cell's grade_id")
+    p.add_argument("score", type=float, nargs="?", help="the points to give")
+    p.add_argument("--reason", help="why (shown in every export and the feedback)")
+    p.add_argument("--clear", action="store_true", help="remove the override")
+    p.set_defaults(run=override)
 
     args = parser.parse_args(argv)
     course.prepare_environment()

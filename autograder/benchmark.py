@@ -3,8 +3,10 @@
     python -m autograder.benchmark [--students 40] [--assignments 01_perceptron ...]
 
 Builds a copy of the course in a temporary folder, submits for every student a solved, blank
-or wrong notebook per assignment, then times on the same submissions:
-  1. python -m autograder grade (sandboxed, parallel on all cores);
+or wrong notebook per assignment (every other one with the student's own cells: a helper, a
+scratch variable, a debug print that fails), then times on the same submissions:
+  1. python -m autograder grade (sandboxed, parallel on all cores), and the marginal cost of
+     a submission: the same command on twice the class, less the first, per added submission;
   2. plain `nbgrader autograde A --student S`, once per student and assignment;
   3. one batch `nbgrader autograde A` per assignment;
 and the cost of starting and stopping a bare Jupyter kernel. Prints a table.
@@ -29,12 +31,19 @@ def _answers(nb):
             if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
 
 
-def make_class(root, assignments, students):
-    """Submissions: 60% solved, 20% blank, 20% with the first exercise wrong."""
+OWN_CELLS = [  # what students add around their answers: a helper, scratch, a failing print
+    "import numpy as np\nTINY = np.finfo(np.float64).tiny\nmy_X = np.ones((4, 3))\n",
+    "print(my_X.shape, TINY)\nprint(undefined_scratch_name)\n",
+]
+
+
+def make_class(root, assignments, students, first=0):
+    """Submissions: 60% solved, 20% blank, 20% with the first exercise wrong; every other
+    student with cells of their own."""
     for a in assignments:
         lecture = json.loads((root / "lectures" / a / f"{a}.ipynb").read_text())
         solution = _answers(json.loads((root / "solutions" / a / f"{a}.ipynb").read_text()))
-        for n in range(students):
+        for n in range(first, first + students):
             nb = json.loads(json.dumps(lecture))
             kind = ("solved", "solved", "solved", "blank", "wrong")[n % 5]
             if kind != "blank":
@@ -42,8 +51,11 @@ def make_class(root, assignments, students):
                     cell["source"] = "".join(solution[grade_id]["source"]).replace(
                         "### BEGIN SOLUTION", "").replace("### END SOLUTION", "")
             if kind == "wrong":
-                first = next(iter(_answers(nb).values()))
-                first["source"] = first["source"].replace("return ", "return 0 * ", 1)
+                answer = next(iter(_answers(nb).values()))
+                answer["source"] = answer["source"].replace("return ", "return 0 * ", 1)
+            if n % 2:
+                nb["cells"][1:1] = [{"cell_type": "code", "metadata": {}, "outputs": [],
+                                     "execution_count": None, "source": c} for c in OWN_CELLS]
             folder = root / "autograder" / "submitted" / f"s{n:03d}" / a
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{a}.ipynb").write_text(json.dumps(nb))
@@ -77,6 +89,8 @@ def main(argv=None):
     parser.add_argument("--assignments", nargs="*", default=DEFAULT_ASSIGNMENTS)
     parser.add_argument("--skip-per-student", action="store_true",
                         help="skip the slowest measurement (one nbgrader call per submission)")
+    parser.add_argument("--skip-nbgrader", action="store_true",
+                        help="time only this grader (and its marginal cost per submission)")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="course-bench-"))
     root = workdir / "course"
@@ -92,24 +106,36 @@ def main(argv=None):
                        cwd=root, env=env, check=True, stdout=subprocess.DEVNULL)
         make_class(root, args.assignments, args.students)
         n = args.students * len(args.assignments)
-        rows = [("bare kernel start + shutdown (median of 5)", kernel_start(), 1)]
+        print(f"\n{args.students} students x {len(args.assignments)} notebooks = {n} "
+              f"submissions, {os.cpu_count()} cores\n")
+        print(f"| {'what':52s} | {'wall s':>8s} | {'s per submission':>16s} |")
+        print(f"|{'-' * 54}|{'-' * 10}|{'-' * 18}|", flush=True)
+
+        def row(what, seconds, count):  # printed as measured: a long run shows its figures
+            print(f"| {what:52s} | {seconds:8.1f} | {seconds / count:16.3f} |", flush=True)
+
+        row("bare kernel start + shutdown (median of 5)", kernel_start(), 1)
         ours = timed([sys.executable, "-m", "autograder", "grade", *args.assignments], root, env)
-        rows.append((f"python -m autograder grade ({os.cpu_count()} workers)", ours, n))
+        row(f"python -m autograder grade ({os.cpu_count()} workers)", ours, n)
+        make_class(root, args.assignments, args.students, first=args.students)
+        shutil.rmtree(root / "autograder" / "build" / "results")
+        double = timed([sys.executable, "-m", "autograder", "grade", *args.assignments], root,
+                       env)
+        row(f"  the same on twice the class ({2 * n} submissions)", double, 2 * n)
+        row("  marginal cost: (twice - once) per added submission", double - ours, n)
+        if args.skip_nbgrader:
+            return
+        shutil.rmtree(root / "autograder" / "submitted")
+        make_class(root, args.assignments, args.students)
         nbgrader = str(Path(sys.executable).parent / "nbgrader")
         if not args.skip_per_student:
             per = sum(timed([nbgrader, "autograde", a, "--student", f"s{s:03d}", "--force"],
                             root, env)
                       for a in args.assignments for s in range(args.students))
-            rows.append(("nbgrader autograde, one call per student", per, n))
+            row("nbgrader autograde, one call per student", per, n)
         batch = sum(timed([nbgrader, "autograde", a, "--force"], root, env)
                     for a in args.assignments)
-        rows.append(("nbgrader autograde, one batch call per assignment", batch, n))
-        print(f"\n{args.students} students x {len(args.assignments)} notebooks = {n} "
-              f"submissions, {os.cpu_count()} cores\n")
-        print(f"| {'what':52s} | {'wall s':>8s} | {'s per submission':>16s} |")
-        print(f"|{'-' * 54}|{'-' * 10}|{'-' * 18}|")
-        for what, seconds, count in rows:
-            print(f"| {what:52s} | {seconds:8.1f} | {seconds / count:16.3f} |")
+        row("nbgrader autograde, one batch call per assignment", batch, n)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

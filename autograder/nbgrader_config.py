@@ -25,9 +25,9 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Grading: a generous per-cell limit (a closing experiment trains a model), and the course's
-# own kernel so student code runs in the course's environment.
+# own kernel so student code runs in the course's environment. (nbgrader's Execute always
+# allows errors: `Execute.allow_errors` is not a configurable option in nbgrader 0.9.6.)
 c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "120"))
-c.Execute.allow_errors = True
 c.Execute.interrupt_on_timeout = True
 
 # Feedback: hidden tests are removed, and tracebacks in cells that had them are reduced to

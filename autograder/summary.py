@@ -1,10 +1,25 @@
-"""What the class got wrong: per exercise, the score distribution and the commonest failures."""
+"""What the class got wrong: per exercise, the score distribution and the commonest failures,
+in the course's order (utils.contract), with every outcome (an unreadable notebook too) and
+how many submissions had an answer cell duplicated."""
 import re
 from collections import Counter
 
 from . import course
 
-STATUSES = ["passed", "failed", "timeout", "crashed", "out of memory", "missing"]
+STATUSES = ["passed", "failed", "timeout", "crashed", "out of memory", "missing",
+            "missing notebook", "renamed notebook", "unreadable notebook", "not graded"]
+
+
+def order(key):
+    """Sort key of (assignment, grade_id): the notebooks and their functions in course order."""
+    from utils import contract
+
+    assignment, grade_id = key
+    ids = [nb.id for nb in contract.NOTEBOOKS]
+    n = ids.index(assignment) if assignment in ids else len(ids)
+    names = contract.NOTEBOOKS[n].names if n < len(ids) else []
+    name = grade_id.removeprefix("test_")
+    return (n, assignment, names.index(name) if name in names else len(names), grade_id)
 
 
 def failure_key(message):
@@ -23,11 +38,12 @@ def summarize(results):
         for cell in r["cells"]:
             s = table.setdefault((r["assignment"], cell["grade_id"]), {
                 "n": 0, "total": 0.0, "max_score": cell["max_score"], "full": 0,
-                "statuses": Counter(), "failures": Counter()})
+                "statuses": Counter(), "failures": Counter(), "duplicated": 0})
             s["n"] += 1
             s["total"] += cell["score"]
             s["full"] += cell["score"] >= cell["max_score"] > 0
             s["statuses"][cell["status"]] += 1
+            s["duplicated"] += bool(cell.get("note"))
             if cell["status"] != "passed":
                 s["failures"][failure_key(cell.get("message") or r.get("reason", ""))] += 1
     return table
@@ -36,9 +52,11 @@ def summarize(results):
 def text(table, top=3):
     lines = [f"{'assignment':26s} {'exercise':28s} {'n':>4s} {'mean':>6s} {'full':>5s}  "
              "statuses / commonest failures"]
-    for (assignment, grade_id), s in sorted(table.items()):
+    for (assignment, grade_id), s in sorted(table.items(), key=lambda kv: order(kv[0])):
         mean = s["total"] / s["n"] if s["n"] else 0.0
         statuses = ", ".join(f"{k} {v}" for k, v in s["statuses"].most_common())
+        if s["duplicated"]:
+            statuses += f"; answer cell duplicated {s['duplicated']}"
         lines.append(f"{assignment:26s} {grade_id:28s} {s['n']:4d} {mean:6.2f} "
                      f"{s['full'] / max(s['n'], 1):5.0%}  {statuses}")
         for message, count in s["failures"].most_common(top):
@@ -53,10 +71,11 @@ def plot(table, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = sorted(table)
+    keys = sorted(table, key=order)
     fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(keys) + 2), 4), layout="constrained")
     bottom = [0] * len(keys)
-    colors = ["#2ca02c", "#d62728", "#ff7f0e", "#7f7f7f", "#9467bd", "#bcbd22"]
+    colors = ["#2ca02c", "#d62728", "#ff7f0e", "#7f7f7f", "#9467bd", "#bcbd22", "#8c564b",
+              "#e377c2", "#17becf", "#c7c7c7"]
     for status, color in zip(STATUSES, colors):
         counts = [table[k]["statuses"].get(status, 0) for k in keys]
         if any(counts):
@@ -82,11 +101,11 @@ def write(results, folder=course.HERE):
     with open(folder / "summary.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["assignment", "grade_id", "n", "mean_score", "max_score", "full_marks",
-                    *STATUSES, "commonest_failure"])
-        for (a, g), s in sorted(table.items()):
+                    *STATUSES, "duplicated_answer_cell", "commonest_failure"])
+        for (a, g), s in sorted(table.items(), key=lambda kv: order(kv[0])):
             common = s["failures"].most_common(1)
             w.writerow([a, g, s["n"], round(s["total"] / max(s["n"], 1), 3), s["max_score"],
-                        s["full"], *[s["statuses"].get(k, 0) for k in STATUSES],
+                        s["full"], *[s["statuses"].get(k, 0) for k in STATUSES], s["duplicated"],
                         common[0][0] if common else ""])
     plot(table, folder / "summary.png")
     return report

@@ -3,14 +3,18 @@
     zygote   runs the lecture's public cells once (imports, data, plots) and waits for tasks;
              it never reads a submission, a solution or a hidden test, so nothing of those can
              leak into the processes it forks.
-    tester   one fork per submission (trusted): reads the student's answer cells, forks one
-             student process per exercise, only then reads the tests (hidden ones included) and
-             runs them with each graded function replaced by a proxy.
+    tester   one fork per submission (trusted): reads which cells the student wrote or
+             changed, forks one student process per exercise, only then reads the tests
+             (hidden ones included) and runs them with each graded function replaced by a
+             proxy.
     student  one fork per exercise, sandboxed (autograder.isolation): the references it must
-             not use are disabled before its answer cells run, and it only answers calls
-             (autograder.wire) until told to exit.
+             not use are disabled, then the student's own and changed cells run in notebook
+             order as in Jupyter (errors do not stop the next cell, each cell's time is
+             bounded, the last definition wins), and it only answers calls (autograder.wire)
+             until told to exit.
 
-Run by autograder.runner as ``python -m autograder.worker CONFIG_JSON``; tasks arrive on
+Every process here dies with its parent (PR_SET_PDEATHSIG), so killing `grade` leaves none
+behind. Run by autograder.runner as ``python -m autograder.worker CONFIG_JSON``; tasks arrive on
 stdin as JSON lines ``{"id", "student", "notebook", "solution", "result"}`` and each is
 acknowledged on stdout with ``{"done": id}`` once its result file is written.
 """
@@ -29,7 +33,7 @@ import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
-from . import isolation
+from . import isolation, results
 from .wire import Channel, Closed, Timeout, WireError, decode, encode
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -45,44 +49,26 @@ def source_of(cell):
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def only_definitions(source):
-    """True for a cell of imports, functions, classes and constant assignments only: a
-    student's own helpers, safe and cheap to run before an answer cell."""
+def defined_names(source):
+    """Names a cell binds at its top level (def, class, assignment, import), read from its
+    syntax; a cell that does not parse falls back to the ``def name(`` lines in it."""
     import ast
 
-    simple = (ast.Constant, ast.Name, ast.Attribute, ast.UnaryOp, ast.BinOp, ast.Tuple, ast.List)
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return False
+        return set(re.findall(r"^def\s+(\w+)\s*\(", source, re.M))
+    names = set()
     for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
-            continue
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and all(
-                isinstance(n, simple + (ast.operator, ast.unaryop, ast.expr_context))
-                for n in ast.walk(node.value)):
-            continue
-        return False
-    return bool(tree.body)
-
-
-def zero_result(student, assignment, key, status, reason, cells):
-    """A result giving every graded cell 0 points for one reason.
-
-    ``cells``: [(grade_id, functions, points)] of the assignment's test cells.
-    """
-    return {"student": student, "assignment": assignment, "key": key, "status": status,
-            "reason": reason, "answers": {}, "seconds": 0, "cells": [
-                {"grade_id": g, "functions": list(f), "score": 0.0, "max_score": float(p),
-                 "status": status, "message": reason, "output": ""} for g, f, p in cells]}
-
-
-def write_json_atomic(path, data):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
 
 
 # --- the student process -----------------------------------------------------------------
@@ -101,14 +87,63 @@ class _CappedText(io.TextIOBase):
         return len(text)
 
 
+class CellStopped(BaseException):
+    """Raised in a cell that ran past its time (not an Exception: `except Exception` in the
+    student's loop does not swallow it)."""
+
+
+def _stop_cell(signum, frame):
+    raise CellStopped()
+
+
 class StudentProcess:
-    """Runs in the sandbox: load the answer cells, then answer calls until told to exit."""
+    """Runs in the sandbox: the student's cells in notebook order, then answers calls.
 
-    def __init__(self, channel, shell, answers, disabled, names):
-        self.channel, self.shell, self.answers = channel, shell, answers
+    ``cells``: [(cell number, source)] of the student's own and changed cells (the lecture's
+    unchanged cells already ran in the zygote). As in Jupyter, an error in one cell does not
+    stop the next, and the last definition of a name wins. Each cell may take at most
+    ``cell_seconds`` (CPU, and three times that in wall time): an endless loop in a scratch
+    cell stops there and the notebook goes on. ``names``: the functions this process answers
+    for; ``others``: the rest of the notebook's graded functions, set back to the course's
+    reference once the cells ran, so this exercise's points depend only on its own code.
+    """
+
+    def __init__(self, channel, shell, cells, disabled, names, others=None, cell_seconds=10.0):
+        self.channel, self.shell, self.cells = channel, shell, cells
         self.disabled, self.names = disabled, names
+        self.others, self.cell_seconds = others or {}, cell_seconds
 
-    def run(self):
+    def run_cells(self):
+        """Run every cell; returns ({cell number: (error type, message)}, [stopped cells]).
+
+        A cell is IPython-transformed (magics), compiled and run in the notebook's namespace:
+        what a kernel does, without its display and history machinery (6x cheaper a cell)."""
+        errors, stopped = {}, []
+        signal.signal(signal.SIGPROF, _stop_cell)
+        signal.signal(signal.SIGALRM, _stop_cell)
+        namespace = self.shell.user_ns
+        with self.shell.builtin_trap:  # get_ipython(), display() as in a kernel
+            for number, code in self.cells:
+                error = None
+                try:
+                    signal.setitimer(signal.ITIMER_PROF, self.cell_seconds)
+                    signal.setitimer(signal.ITIMER_REAL, 3 * self.cell_seconds)
+                    code = re.sub(r"^\s*%matplotlib.*$", "pass", code, flags=re.M)
+                    exec(compile(self.shell.transform_cell(code), f"<cell {number}>", "exec"),
+                         namespace)
+                except BaseException as raised:  # noqa: B902 - as a kernel: note it, go on
+                    error = raised
+                finally:
+                    signal.setitimer(signal.ITIMER_PROF, 0)
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                if isinstance(error, CellStopped):
+                    stopped.append(number)
+                elif error is not None:
+                    errors[number] = (type(error).__name__, str(error)[:2000])
+        return errors, stopped
+
+    def run(self, answer_cells):
+        """``answer_cells``: {name: the number of the cell holding its last definition}."""
         import numpy as np
         from utils.exercises import checking
 
@@ -116,21 +151,23 @@ class StudentProcess:
             reference.__globals__["_ReferenceUsed_"] = checking.ReferenceUsed
             reference.__code__ = checking._raise_reference_used.__code__.replace(
                 co_name=reference.__name__, co_qualname=reference.__name__)
-        for name, code in self.answers:
-            result = self.shell.run_cell(code, store_history=False, silent=True)
-            error = result.error_before_exec or result.error_in_exec
-            if error is not None and name is None:
-                continue  # a helper cell that fails costs nothing by itself
-            if error is not None:
-                self.channel.send(("load_error", name, type(error).__name__,
-                                   str(error)[:2000]))
+        for name in self.names:  # the zygote's namespace holds the reference under this name
+            self.shell.user_ns.pop(name, None)
+        errors, stopped = self.run_cells()
+        for name in self.names:
+            if not callable(self.shell.user_ns.get(name)):
+                number = answer_cells.get(name)
+                if number in errors:
+                    self.channel.send(("load_error", name, *errors[number]))
+                elif number in stopped:
+                    self.channel.send(("load_error", name, "TimeoutError",
+                                       f"its cell ran longer than {self.cell_seconds:g} s"))
+                else:
+                    self.channel.send(("load_error", name, "NameError",
+                                       f"{name} is not defined by its answer cell"))
                 return
-        missing = [n for n in self.names if not callable(self.shell.user_ns.get(n))]
-        if missing:
-            self.channel.send(("load_error", missing[0], "NameError",
-                               f"{missing[0]} is not defined by its answer cell"))
-            return
-        self.channel.send(("ready",))
+        self.shell.user_ns.update(self.others)
+        self.channel.send(("ready", stopped))
         while True:
             message = self.channel.receive(trusted=False)
             if message[0] != "call":
@@ -205,14 +242,16 @@ _BUILTIN_ERRORS = {name: obj for name, obj in vars(builtins).items()
 class Exercise:
     """One test cell, its student process and the proxies that call into it."""
 
-    def __init__(self, grade_id, names, points, deadline_seconds):
+    def __init__(self, grade_id, names, points, deadline_seconds, load_seconds=0.0):
         self.grade_id, self.names, self.points = grade_id, names, points
         self.budget = deadline_seconds
+        self.load_seconds = load_seconds  # the student's cells, each bounded on its own
         self.deadline = None
         self.channel = None
         self.pid = None
         self.dead = None
         self.load_error = None
+        self.stopped = []
 
     def remaining(self):
         return max(0.0, self.deadline - time.monotonic())
@@ -229,7 +268,7 @@ class Exercise:
             self.dead = why
 
     def wait_ready(self):
-        self.deadline = time.monotonic() + self.budget
+        self.deadline = time.monotonic() + self.budget + 3 * self.load_seconds
         try:
             message = self.channel.receive(timeout=self.remaining())
         except Timeout:
@@ -243,6 +282,9 @@ class Exercise:
             self.load_error = (name, ename, evalue)
         elif message[0] != "ready":
             self.kill("crashed")
+        elif len(message) > 1 and isinstance(message[1], list):
+            self.stopped = [n for n in message[1][:50] if type(n) is int]
+        self.deadline = time.monotonic() + self.budget  # the tests' own time
 
     def proxy(self, name):
         from utils.exercises import checking
@@ -369,45 +411,74 @@ def classify(error):
     return "failed", _message(error)
 
 
+class Notebook:
+    """What the tester reads of a submitted notebook, without running any of it.
+
+    cells         [(cell number, source)]: the student's own and changed code cells, in order
+                  (unchanged lecture cells already ran in the zygote; test cells come from
+                  solutions/ and are not run)
+    answers       {function: the source of the cell holding its last definition}
+    answer_cells  {function: that cell's number}
+    duplicates    {function: [numbers of every cell defining it]} when more than one does
+    """
+
+    def __init__(self, nb, zygote):
+        self.cells, self.answers, self.answer_cells, self.duplicates = [], {}, {}, {}
+        defining = {}
+        for number, cell in enumerate(nb.get("cells", []), start=1):
+            if cell.get("cell_type") != "code":
+                continue
+            source, meta = source_of(cell), nbgrader_meta(cell)
+            if meta.get("grade") and not meta.get("solution"):
+                continue  # a test cell: the tests come from solutions/
+            grade_id = meta.get("grade_id") if meta.get("solution") else None
+            if grade_id not in zygote.answer_ids and source.strip() in zygote.lecture_sources:
+                continue  # an unchanged lecture cell: it ran in the zygote, or is an experiment
+            names = defined_names(source) & set(zygote.answer_ids)
+            if grade_id in zygote.answer_ids:
+                names.add(grade_id)  # an answer cell, even one that does not define it yet
+            for name in names:
+                defining.setdefault(name, []).append(number)
+                self.answers[name] = source
+                self.answer_cells[name] = number
+            self.cells.append((number, source))
+        self.duplicates = {n: cells for n, cells in defining.items() if len(cells) > 1}
+
+    def note(self, name):
+        cells = self.duplicates.get(name)
+        if not cells:
+            return ""
+        listed = ", ".join(str(c) for c in cells[:-1]) + f" and {cells[-1]}"
+        return (f"{name} is defined in {len(cells)} cells ({listed}); the last one, cell "
+                f"{cells[-1]}, was graded, as Jupyter would run it")
+
+
 class Tester:
     """Grades one submission (runs in a fork of the zygote)."""
 
     def __init__(self, zygote, task):
         self.z, self.task = zygote, task
 
-    def answers(self):
-        """{function name: the student's answer cell source} from the submitted notebook,
-        and the student's own helper cells (definitions only) under the key None."""
+    def read(self):
         nb = json.loads(Path(self.task["notebook"]).read_text(encoding="utf-8"))
-        cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
-        helpers = [source_of(c) for c in cells if not nbgrader_meta(c)
-                   and source_of(c).strip() not in self.z.public_sources
-                   and only_definitions(source_of(c))]
-        found = {None: helpers}
-        for cell in cells:
-            grade_id = nbgrader_meta(cell).get("grade_id")
-            if grade_id in self.z.answer_ids and grade_id not in found:
-                found[grade_id] = source_of(cell)
-        for name in self.z.answer_ids:  # metadata lost (cells copied): find the def
-            if name not in found:
-                for cell in cells:
-                    if re.search(rf"^def {re.escape(name)}\(", source_of(cell), re.M):
-                        found[name] = source_of(cell)
-                        break
-        return found
+        return Notebook(nb, self.z)
 
-    def fork_student(self, exercise, answers):
+    def fork_student(self, exercise, notebook):
         t2c_r, t2c_w = os.pipe()
         c2t_r, c2t_w = os.pipe()
+        tester = os.getpid()
         pid = os.fork()
         if pid == 0:  # the helper that enters the namespaces, then forks the student (pid 1)
             try:
+                isolation.die_with_parent()  # a killed tester leaves no student behind
+                if os.getppid() != tester:
+                    os._exit(70)
                 os.close(t2c_w)
                 os.close(c2t_r)
                 problems = isolation.enter_namespaces() if self.z.sandbox else ["sandbox off"]
                 inner = os.fork()
                 if inner == 0:
-                    self._student_main(Channel(t2c_r, c2t_w), exercise, answers, problems)
+                    self._student_main(Channel(t2c_r, c2t_w), exercise, notebook, problems)
                     os._exit(0)
                 _, status = os.waitpid(inner, 0)
                 os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
@@ -418,7 +489,7 @@ class Tester:
         exercise.pid = pid
         exercise.channel = Channel(c2t_r, t2c_w)
 
-    def _student_main(self, channel, exercise, answers, problems):
+    def _student_main(self, channel, exercise, notebook, problems):
         try:
             isolation.die_with_parent()
             keep = {channel.read_fd, channel.write_fd}
@@ -443,7 +514,8 @@ class Tester:
             if problems and self.z.sandbox:  # the worker log says what protection is missing
                 print(f"sandbox: {'; '.join(problems)}", file=sys.__stderr__, flush=True)
             sys.__stderr__.close()  # nothing of the grader's stays open to student code
-            isolation.limit(self.z.limits["memory_mb"] << 20, exercise.budget)
+            isolation.limit(self.z.limits["memory_mb"] << 20,
+                            exercise.budget + exercise.load_seconds)
             os.chdir(self.z.workdir if not problems else "/")
             os.environ["NBGRADER_EXECUTION"] = "autograde"
             os.environ["TMPDIR"] = self.z.workdir
@@ -453,10 +525,11 @@ class Tester:
             sys.stdout = sys.stderr = _CappedText()
             if self.z.sandbox:
                 isolation.forbid_new_processes()
-            code = [(None, helper) for helper in answers[None]]
-            code += [(n, answers[n]) for n in exercise.names]
             disabled = [self.z.references[n] for n in exercise.names if n in self.z.references]
-            StudentProcess(channel, self.z.shell, code, disabled, exercise.names).run()
+            others = {n: f for n, f in self.z.references.items() if n not in exercise.names}
+            StudentProcess(channel, self.z.shell, notebook.cells, disabled, exercise.names,
+                           others, self.z.limits.get("cell_seconds", 10.0)
+                           ).run(notebook.answer_cells)
         except BaseException:
             pass
         finally:
@@ -464,26 +537,35 @@ class Tester:
 
     def run(self):
         started = time.monotonic()
-        answers = self.answers()
-        exercises = [Exercise(g, names, pts, self.z.limits["exercise_seconds"])
+        notebook = self.read()
+        answers = notebook.answers
+        load = self.z.limits.get("cell_seconds", 10.0) * max(1, len(notebook.cells))
+        exercises = [Exercise(g, names, pts, self.z.limits["exercise_seconds"], load)
                      for g, names, pts in self.z.tests]
         for exercise in exercises:  # every student process exists before any test is read
             if all(n in answers for n in exercise.names):
-                self.fork_student(exercise, answers)
+                self.fork_student(exercise, notebook)
         tests = self.z.read_tests(self.task["solution"])  # hidden tests: only now
-        cells = []
+        cells, stopped = [], set()
         for exercise in exercises:
             cells.append(self.grade(exercise, tests.get(exercise.grade_id, ""), answers))
+            cells[-1]["note"] = "; ".join(filter(None, map(notebook.note, exercise.names)))
+            stopped.update(exercise.stopped)
             exercise.kill()
+        notes = [notebook.note(n) for n in self.z.answer_ids if n in notebook.duplicates]
+        if stopped:
+            notes.append(f"cell(s) {', '.join(map(str, sorted(stopped)))} ran longer than "
+                         f"{self.z.limits.get('cell_seconds', 10.0):g} s and were stopped; "
+                         "the cells after them still ran")
         return {"student": self.task["student"], "assignment": self.z.assignment,
                 "status": "graded", "reason": "", "cells": cells,
                 "answers": {n: answers.get(n, "") for n in self.z.answer_ids},
-                "helpers": answers[None],
-                "seconds": round(time.monotonic() - started, 3)}
+                "notes": notes, "seconds": round(time.monotonic() - started, 3)}
 
     def grade(self, exercise, source, answers):
         cell = {"grade_id": exercise.grade_id, "functions": exercise.names, "score": 0.0,
-                "max_score": exercise.points, "status": "failed", "message": "", "output": ""}
+                "max_score": exercise.points, "status": "failed", "message": "", "output": "",
+                "note": ""}
         missing = [n for n in exercise.names if n not in answers]
         if missing:
             cell.update(status="missing", message=f"no answer cell for {missing[0]} was found")
@@ -535,8 +617,8 @@ class Zygote:
         self.cells = lecture["cells"]
         self.answer_ids = [nbgrader_meta(c)["grade_id"] for c in self.cells
                            if nbgrader_meta(c).get("solution") and c["cell_type"] == "code"]
-        self.public_sources = {source_of(c).strip() for c in self.cells
-                               if c["cell_type"] == "code"}
+        self.lecture_sources = {source_of(c).strip() for c in self.cells
+                                if c["cell_type"] == "code"}
         self.tests = []
         for c in self.cells:
             meta = nbgrader_meta(c)
@@ -592,15 +674,20 @@ class Zygote:
     def grade(self, task):
         """Fork a tester for ``task``; write its result (or why there is none)."""
         read_fd, write_fd = os.pipe()
+        zygote = os.getpid()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
             os.setpgrp()
             isolation.not_dumpable()
+            isolation.die_with_parent()  # a killed worker leaves no tester behind
+            if os.getppid() != zygote:
+                os._exit(0)
             try:
                 result = Tester(self, task).run()
                 result["key"] = task["key"]
-                write_json_atomic(task["result"], result)
+                result["notes"] = task.get("notes", []) + result["notes"]
+                results.write(task["result"], result)
             except BaseException:
                 os.write(write_fd, traceback.format_exc()[-2000:].encode())
             os._exit(0)
@@ -619,12 +706,15 @@ class Zygote:
             status = "timeout" if not ready else "crashed"
             reason = (f"grading took longer than {budget:g} s" if not ready
                       else f"the grader failed: {error.strip().splitlines()[-1]}")
-            write_json_atomic(task["result"], zero_result(
+            results.write(task["result"], results.zero(
                 task["student"], self.assignment, task["key"], status, reason, self.tests))
 
 
 def main():
     config = json.loads(sys.argv[1])
+    isolation.die_with_parent()  # `grade` killed: this worker and its forks go with it
+    if os.getppid() != config.get("parent", os.getppid()):
+        sys.exit(0)
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     log = os.open(config["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)

@@ -245,10 +245,13 @@ def test_collect_from_an_lms_download(graded, tmp_path):
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("zoe_4411_9981_01_perceptron-1.ipynb", nb)
         z.writestr("yan/01_perceptron (1).ipynb", nb)
-    run_cli(course_dir, "collect", str(archive), "--assignment", "01_perceptron")
-    for student in ("zoe", "yan"):
+    out = run_cli(course_dir, "collect", str(archive), "--assignment", "01_perceptron")
+    assert "2 file(s) seen: 2 submission(s) kept" in out, out
+    for student in ("4411", "yan"):  # Canvas names: keyed by the user id
         assert (course_dir / "autograder" / "submitted" / student / "01_perceptron"
                 / "01_perceptron.ipynb").is_file()
+    students = (course_dir / "autograder" / "students.csv").read_text()
+    assert "4411,zoe" in students and "yan,yan" in students
 
 
 def test_validate_passes_a_finished_notebook_and_flags_a_blank_one(graded, tmp_path):

@@ -7,7 +7,8 @@ lower is better). Prints them as a table and writes them to ``benchmarks/learnin
 
     python -m benchmarks learning              # everything, full size (minutes)
     python -m benchmarks learning --quick      # shortened runs (seconds), a smoke test
-    python -m benchmarks learning --only 06 --only 09
+    python -m benchmarks learning --only 06 --only 09 --merge   # replace those notebooks' records
+    python -m benchmarks learning --update-readme-only         # the README table from the json
 """
 import argparse
 import importlib
@@ -78,6 +79,41 @@ def table(records):
     return "\n".join([head, "-" * len(head), *map(row, records)])
 
 
+README = HERE.parent / "README.md"
+BEGIN, END = "<!-- learning:begin -->", "<!-- learning:end -->"
+GOALS = {"lower": "lower is better", "higher": "higher is better"}
+
+
+def readme_table(records):
+    """The README's table: one row per record, in notebook order."""
+    rows = ["| notebook | experiment | model | result | training |",
+            "|---|---|---|---:|---:|"]
+    names = {"test_accuracy": "test accuracy", "test_mse": "test MSE",
+             "heldout_nats_per_char": "held-out nats/char"}
+    for r in records:
+        rows.append(f"| {r['notebook'][:2]} | {r['experiment']} | {r['model']} | "
+                    f"{names[r['metric']]} {_value(r)} | {r['seconds']:.0f} s |")
+    return "\n".join(rows)
+
+
+def update_readme(records, path=README):
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    block = f"{BEGIN}\n{readme_table(records)}\n{END}"
+    new, count = re.subn(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text,
+                         flags=re.S)
+    if count != 1:
+        raise SystemExit(f"{path} has no {BEGIN} ... {END} block")
+    path.write_text(new, encoding="utf-8")
+
+
+def merged(old, new, only):
+    """``old`` with the records of the notebooks in ``only`` replaced by ``new``'s."""
+    keep = [r for r in old if not any(r["notebook"].startswith(p) for p in only)]
+    return sorted(keep + new, key=lambda r: r["notebook"])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks learning",
                                      description=__doc__,
@@ -89,7 +125,18 @@ def main(argv=None):
                         help="only notebooks whose number (or id) starts with NN; repeatable")
     parser.add_argument("--out", default=str(HERE / "learning.json"),
                         help="where to write the records (default benchmarks/learning.json)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other notebooks' records already in --out")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="also rewrite the README's table of what every notebook learns")
+    parser.add_argument("--update-readme-only", action="store_true",
+                        help="only rewrite the README's table from --out, running nothing")
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    if args.update_readme_only:
+        update_readme(json.loads(out.read_text(encoding="utf-8")))
+        print(f"rewrote the learning table in {README}")
+        return None
     from .report import machine
 
     info = machine()
@@ -98,6 +145,10 @@ def main(argv=None):
     records = run(quick=args.quick, only=args.only,
                   log=lambda line: print(line, flush=True, file=sys.stderr))
     print(table(records))
-    Path(args.out).write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+    if args.merge and out.is_file():
+        records = merged(json.loads(out.read_text(encoding="utf-8")), records, args.only)
+    out.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
     print(f"\nwrote {args.out}")
+    if args.update_readme:
+        update_readme(records)
     return records

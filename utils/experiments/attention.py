@@ -246,7 +246,7 @@ def learning_results(quick=False):
     from ..reference.attention import (attention_backward, positional_encoding,
                                        scaled_dot_product_attention)
 
-    steps = 300 if quick else STEPS
+    steps = 150 if quick else STEPS
     tokens, targets = test_set()
     start = time.perf_counter()
     _, _, predict, _ = train_attention(scaled_dot_product_attention, attention_backward,

@@ -9,6 +9,8 @@ import zlib
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from ..reference.attention import positional_encoding, scaled_dot_product_attention
 from .widgets import Explorer, figure
@@ -54,7 +56,7 @@ def positional_encodings(d_model=64, position=10, T=T_POSITIONS, d_models=D_MODE
     curve, = sax.plot(positions, similar[d_model][position], color="black", lw=1.2)
     dot, = sax.plot([position], [1.0], "o", color="#d62728", ms=6)
     sax.axhline(0, color="grey", lw=0.6)
-    sax.set(xlim=(0, T - 1), ylim=(-1.05, 1.1), xlabel="position q",
+    sax.set(xlim=(0, T - 1), ylim=(-0.3, 1.05), xlabel="position q",
             ylabel="cos(PE[p], PE[q])", title="similarity to the selected position p")
     caption = fig.suptitle("", fontsize=10)
 
@@ -120,16 +122,19 @@ def attention_map(sentence=SENTENCE, temperature=1.0, causal=False):
     (the causal mask: word i sees only words 0..i).
     """
     n = MAX_WORDS
-    fig, ax = figure(figsize=(7.2, 5.0))
-    fig.set_layout_engine("none")
+    # a fixed layout (no layout engine): the word labels change with the sentence and must
+    # not move the axes
+    fig = Figure(figsize=(7.2, 5.0))
+    FigureCanvasAgg(fig)
     fig.subplots_adjust(left=0.2, right=0.88, bottom=0.24, top=0.9)
+    ax = fig.add_subplot()
     image = ax.imshow(np.full((n, n), np.nan), cmap="viridis", vmin=0, vmax=1,
                       interpolation="nearest", extent=(-0.5, n - 0.5, n - 0.5, -0.5))
     cax = fig.add_axes((0.9, 0.24, 0.025, 0.66))
     fig.colorbar(image, cax=cax, label="attention weight")
     ax.set(xticks=[], yticks=[], xlim=(-0.5, n - 0.5), ylim=(n - 0.5, -0.5))
-    ax.set_xlabel("key j (attended to)", labelpad=62)
-    ax.set_ylabel("query i (attending)", labelpad=70)
+    ax.set_xlabel("key j (attended to)", labelpad=44)
+    ax.set_ylabel("query i (attending)", labelpad=48)
     rows = [ax.text(-0.7, i, "", ha="right", va="center", fontsize=9) for i in range(n)]
     cols = [ax.text(i, n - 0.3, "", ha="right", va="top", rotation=60, rotation_mode="anchor",
                     fontsize=9) for i in range(n)]

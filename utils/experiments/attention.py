@@ -22,8 +22,10 @@ Two models of about the same size (about 3,700 parameters) learn it with Adam:
   bottleneck), and the first symbol read is the last one written.
 """
 import time
+from contextlib import contextmanager
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..reference.losses import softmax
 from ..reference.optim import init_weights
@@ -94,6 +96,15 @@ def _dW(X, dZ):
     return X.reshape(-1, X.shape[-1]).T @ dZ.reshape(-1, dZ.shape[-1])
 
 
+@contextmanager
+def one_thread():
+    """Run numpy's matrix products on one thread. The experiments' matrices are tiny (tens of
+    rows): a second BLAS thread has nothing to do but wait, and on a busy machine that
+    waiting made training many times slower."""
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
 class Progress:
     """One line, rewritten in place: step, running loss, elapsed seconds (a text progress bar)."""
 
@@ -159,13 +170,14 @@ def train_attention(attention, backward, positional_encoding, steps=STEPS, batch
     adam = Adam(params, lr)
     losses = []
     progress = Progress(steps, "attention", show)
-    for step in range(1, steps + 1):
-        tokens, targets = reversal_batch(batch, rng)
-        loss, grads = attention_loss_and_grads(params, tokens, targets, attention, backward,
-                                               PE)
-        adam.step(params, grads)
-        losses.append(loss)
-        progress(step, np.mean(losses[-50:]))
+    with one_thread():
+        for step in range(1, steps + 1):
+            tokens, targets = reversal_batch(batch, rng)
+            loss, grads = attention_loss_and_grads(params, tokens, targets, attention,
+                                                   backward, PE)
+            adam.step(params, grads)
+            losses.append(loss)
+            progress(step, np.mean(losses[-50:]))
 
     def predict(tokens):
         return attention_forward(params, tokens, attention, PE)[0].argmax(axis=-1)
@@ -215,13 +227,14 @@ def train_rnn(steps=STEPS, batch=BATCH, lr=1e-2, clip=5.0, seed=0, show=True):
     adam = Adam(params, lr)
     losses = []
     progress = Progress(steps, "RNN      ", show)
-    for step in range(1, steps + 1):
-        tokens, targets = reversal_batch(batch, rng)
-        loss, grads = rnn_loss_and_grads(params, tokens, targets)
-        grads, _ = clip_by_global_norm(grads, clip)
-        adam.step(params, grads)
-        losses.append(loss)
-        progress(step, np.mean(losses[-50:]))
+    with one_thread():
+        for step in range(1, steps + 1):
+            tokens, targets = reversal_batch(batch, rng)
+            loss, grads = rnn_loss_and_grads(params, tokens, targets)
+            grads, _ = clip_by_global_norm(grads, clip)
+            adam.step(params, grads)
+            losses.append(loss)
+            progress(step, np.mean(losses[-50:]))
 
     def predict(tokens):
         X = _rnn_inputs(tokens)

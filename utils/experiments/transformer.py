@@ -1,4 +1,4 @@
-"""Notebook 11's experiment: a small transformer, a stack of pre-norm blocks, learns to sort.
+"""Notebook 11's experiment: a small transformer (pre-norm blocks) learns to sort.
 
 The task: read T symbols (digits 0..V-1) and write them back in increasing order,
 ``target = sort(tokens)``. Unlike reversal (notebook 10), where every output position reads a
@@ -29,8 +29,8 @@ T_SEQ = 8
 D_MODEL = 32
 N_HEADS = 4
 D_FF = 64
-N_BLOCKS = 2
-STEPS = 1500
+N_BLOCKS = 1
+STEPS = 1000
 BATCH = 64
 N_TEST = 2000
 

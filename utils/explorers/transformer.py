@@ -121,7 +121,7 @@ def layer_norm_rows(shift=0.0, scale=1.0, gamma=1.0, beta=0.0, eps=1e-5):
     out_lines = [oax.plot(features, row, ".-", color=c, lw=1)[0] for row, c in zip(x0, colors)]
     iax.set(xlim=(-0.5, D - 0.5), ylim=(-8, 8), xlabel="feature d", ylabel="x_d",
             title="8 input vectors (rows of a batch)")
-    oax.set(xlim=(-0.5, D - 0.5), ylim=(-5, 5), xlabel="feature d",
+    oax.set(xlim=(-0.5, D - 0.5), ylim=(-8, 8), xlabel="feature d",
             ylabel="gamma * xhat_d + beta", title="after layer norm")
     for ax in (iax, oax):
         ax.axhline(0, color="grey", lw=0.6)

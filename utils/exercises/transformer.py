@@ -288,7 +288,6 @@ def transformer_block_cases(seed, n_random):
 def check_transformer_block(student, *, seed=0, n_random=3, quiet=False):
     """Check transformer_block(X, params, n_heads, mask=None) -> (N, T, D), pre-norm."""
     check_function(student, ref.transformer_block, transformer_block_cases(seed, n_random),
-                   mistakes=BLOCK_MISTAKES,
-                   forbidden=(ref._block_forward, ref.layer_norm, ref._layer_norm,
-                              ref.multi_head_attention, ref._mha_forward, ref.feed_forward,
-                              ref._ffn_forward), quiet=quiet)
+                   mistakes=BLOCK_MISTAKES, forbidden=(ref._block_forward,), quiet=quiet)
+    # layer_norm and multi_head_attention are not forbidden: the block is meant to call them,
+    # and the grader, which loads one answer cell per exercise, hands it the course's versions

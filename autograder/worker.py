@@ -104,21 +104,27 @@ class _CappedText(io.TextIOBase):
 class StudentProcess:
     """Runs in the sandbox: load the answer cells, then answer calls until told to exit."""
 
-    def __init__(self, channel, shell, answers, disabled, names):
+    def __init__(self, channel, shell, answers, names):
         self.channel, self.shell, self.answers = channel, shell, answers
-        self.disabled, self.names = disabled, names
+        self.names = names
 
     def run(self):
         import numpy as np
-        from utils.exercises import checking
+        from utils.exercises import checking, rules
 
-        for reference in self.disabled:  # before any student code: copies get the raiser too
-            reference.__globals__["_ReferenceUsed_"] = checking.ReferenceUsed
-            reference.__code__ = checking._raise_reference_used.__code__.replace(
-                co_name=reference.__name__, co_qualname=reference.__name__)
+        # Before any student code: the course functions no allowed entry needs are disabled
+        # for good, and the answer cells run under the rule too (utils/exercises/rules.py).
+        self.rule_name = min(self.names, key=lambda n: len(rules.allowed_names(n)))
+        rules.lock_down(self.rule_name)
         for name, code in self.answers:
-            result = self.shell.run_cell(code, store_history=False, silent=True)
+            guard = rules.Guard(self.rule_name)
+            with guard:
+                result = self.shell.run_cell(code, store_history=False, silent=True)
             error = result.error_before_exec or result.error_in_exec
+            if guard.violation is not None:
+                self.channel.send(("load_error", name or self.names[0], "ReferenceUsed",
+                                   guard.violation[1]))
+                return
             if error is not None and name is None:
                 continue  # a helper cell that fails costs nothing by itself
             if error is not None:
@@ -154,6 +160,8 @@ class StudentProcess:
         return call_back
 
     def call(self, np, checking, name, args, kwargs, forbidden):
+        from utils.exercises import rules
+
         args = decode(args, self._remote)
         kwargs = decode(kwargs, self._remote)
         extra = [ref for ref in (_find_reference(f) for f in forbidden) if ref is not None]
@@ -161,14 +169,14 @@ class StudentProcess:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"), \
-                        checking.forbid(*extra):
-                    value = fn(*args, **kwargs)
+                with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
+                    value = rules.Guard(name, forbidden=extra, student=fn).run(
+                        fn, *args, **kwargs)
                 callables = []
                 reply = ("result", encode(value, callables), encode(args, None),
                          encode(kwargs, None))
             except checking.ReferenceUsed as error:
-                reply = ("reference", error.args[0] if error.args else name)
+                reply = ("reference", *[str(a) for a in error.args[:2]] or [name])
             except WireError as error:
                 reply = ("error", "TypeError", f"{name} returned {error}", name)
             except BaseException as error:  # noqa: B902 - everything the student can raise
@@ -176,7 +184,6 @@ class StudentProcess:
                          checking.innermost_function(error, name))
         caught = [(w.category.__name__, str(w.message)[:500]) for w in caught[:20]]
         self.channel.send(reply + (caught,))
-
 
 
 def _find_reference(dotted):
@@ -270,6 +277,8 @@ class Exercise:
             if ename == "NotImplementedError":
                 error = NotImplementedError()
                 error.raised_in = fname
+            if ename == "ReferenceUsed":  # the answer cell broke the rule (rules.py)
+                error = checking.ReferenceUsed(fname, evalue)
             raise error
         if self.dead:
             self._raise_dead(name)
@@ -302,7 +311,7 @@ class Exercise:
             _copy_back(kwargs, decode(reply[3], _no_callables))
             return value
         if kind == "reference":
-            raise checking.ReferenceUsed(reply[1])
+            raise checking.ReferenceUsed(*reply[1:])
         _, ename, evalue, where = reply
         if ename == "MemoryError":
             raise MemoryError(f"{name} ran out of memory (the grader's limit)")
@@ -455,8 +464,7 @@ class Tester:
                 isolation.forbid_new_processes()
             code = [(None, helper) for helper in answers[None]]
             code += [(n, answers[n]) for n in exercise.names]
-            disabled = [self.z.references[n] for n in exercise.names if n in self.z.references]
-            StudentProcess(channel, self.z.shell, code, disabled, exercise.names).run()
+            StudentProcess(channel, self.z.shell, code, exercise.names).run()
         except BaseException:
             pass
         finally:
@@ -580,6 +588,9 @@ class Zygote:
         import matplotlib.pyplot as plt
 
         plt.close("all")
+        from utils.exercises import rules
+
+        rules.course_functions()  # found once here; each student process disables its share
         self.shell.user_ns.update(self.references)  # the context may have rebound them
         if threading.active_count() != 1:
             raise RuntimeError("the zygote started threads; forking it would not be safe")

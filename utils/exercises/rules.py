@@ -38,6 +38,8 @@ import threading
 import types
 from collections import Counter
 
+import functools
+
 import numpy as np
 
 from ..contract import FUNCTIONS, NOTEBOOKS
@@ -56,7 +58,7 @@ _UTILS = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # The check engine and the package's plumbing (the facade, the contract): no formulas in them.
 _ENGINE = {os.path.join(_UTILS, *f) for f in (
     ("exercises", "checking.py"), ("exercises", "rules.py"), ("exercises", "__init__.py"),
-    ("__init__.py",), ("contract.py",), ("reference", "__init__.py"))}
+    ("__init__.py",), ("contract.py",), ("reference", "__init__.py"), ("reference", "shapes.py"))}
 _GRADER = os.path.join(os.path.dirname(_UTILS.rstrip(os.sep)), "autograder") + os.sep
 _NUMPY = os.path.dirname(np.__file__) + os.sep
 _SITE = tuple({p + os.sep for p in (sysconfig.get_paths()["purelib"],
@@ -186,7 +188,7 @@ def scan(fn, allowed):
             kind = kind_of(code.co_filename)
             if kind == "course":
                 if obj is not fn and _original_code(obj) not in allowed:
-                    return _course_violation(obj.__name__)
+                    return _course_violation(obj.__qualname__, obj.__code__.co_filename)
                 continue
             if kind != "student":
                 continue
@@ -213,16 +215,19 @@ def _filled(cell):
         return False
 
 
-import functools  # noqa: E402 - after the helpers that do not need it
-
 functools_partial = functools.partial
 
 
-def _course_violation(used):
-    return (f"utils: {used}",
-            f"uses the course's implementation ({used}), which this exercise asks you to write. "
-            "An answer may use numpy, Python's standard library, your own functions and the "
-            "course's functions of earlier notebooks (utils.<name>); this earns no points.")
+def _course_violation(used, filename=None):
+    where = f"utils.{used}" if used in FUNCTIONS else used
+    if filename and used not in FUNCTIONS and os.path.abspath(filename).startswith(_UTILS):
+        module = os.path.relpath(os.path.abspath(filename)[:-3], _UTILS).replace(os.sep, ".")
+        where = f"utils.{module}.{used}"
+    return (where,
+            f"calls the course's reference implementation ({where}). Write it yourself with "
+            "numpy: that is the exercise. An answer may use numpy, Python's standard library, "
+            "your own functions and the course's functions of earlier notebooks "
+            "(utils.<name>); the course's code of this or a later notebook earns no points.")
 
 
 def _foreign_violation(package):
@@ -265,7 +270,9 @@ def _arrays_in(value, depth=0):
 
 
 def _codes_in(value, depth=0):
-    code = getattr(value, "__code__", None)
+    if isinstance(value, functools.partial):
+        value = value.func
+    code = getattr(getattr(value, "__func__", value), "__code__", None)
     if isinstance(code, types.CodeType):
         yield code
     elif depth < 3 and isinstance(value, dict):
@@ -287,9 +294,9 @@ def _arguments(frame):
 _GUARDS = []  # the guards in force, innermost last
 
 
-def record_disabled(name):
+def record_disabled(name, filename=None):
     """Called by a function :func:`lock_down` disabled: the violation, recorded for good."""
-    violation = _course_violation(name)
+    violation = _course_violation(name, filename)
     for guard in _GUARDS[-1:]:
         if guard.violation is None:
             guard.violation = violation
@@ -315,6 +322,12 @@ class Guard:
         self.handed_in = set()  # course callables handed to the student's function (callbacks)
         self.longest_axis = 0
         self._saved = None
+        self._outside = set()
+
+    def _kind(self, frame):
+        if frame is None or id(frame) in self._outside:
+            return "engine"
+        return kind_of(frame.f_code.co_filename)
 
     def _profile(self, frame, event, arg):
         """The profile hook: judges calls into course and foreign code, counts calls made by
@@ -322,7 +335,7 @@ class Guard:
         if event == "c_call":
             if arg in _TAMPERING and kind_of(frame.f_code.co_filename) != "engine":
                 self._break(("sys.setprofile", _TAMPER_MESSAGE))
-            if self.backward and kind_of(frame.f_code.co_filename) == "student":
+            if self.backward and self._kind(frame) == "student":
                 self.counts[getattr(arg, "__qualname__", None) or repr(arg)] += 1
             return
         if event != "call":
@@ -330,7 +343,7 @@ class Guard:
         code = frame.f_code
         kind = kind_of(code.co_filename)
         caller = frame.f_back
-        caller_kind = kind_of(caller.f_code.co_filename) if caller is not None else "engine"
+        caller_kind = self._kind(caller)
         if self.backward and caller_kind == "student":
             self.counts[code.co_qualname] += 1
         if kind == "student":
@@ -343,18 +356,27 @@ class Guard:
         if kind not in ("course", "foreign") or (kind == "course" and code.co_name == "<module>"):
             return  # importing a course module is fine; calling into it is judged
         judge = caller  # the nearest frame that is not numpy, the stdlib or infrastructure
-        while judge is not None and kind_of(judge.f_code.co_filename) == "library":
+        while judge is not None and self._kind(judge) == "library":
             judge = judge.f_back
-        judged = kind_of(judge.f_code.co_filename) if judge is not None else "engine"
+        judged = self._kind(judge)
         if judged == "student":
             if kind == "foreign":
                 self._break(_foreign_violation(_top(code.co_filename)))
             if code not in self.allowed and code not in self.handed_in:
-                self._break(_course_violation(code.co_qualname))
+                self._break(_course_violation(code.co_qualname, code.co_filename))
         elif judged == "course" and kind == "course" and code not in self.allowed \
-                and code not in self.handed_in and _student_below(judge) and any(
+                and code not in self.handed_in and self._student_below(judge) and any(
                     c is code for a in _arguments(judge) for c in _codes_in(a)):
-            self._break(_course_violation(code.co_qualname))  # handed in as a callback
+            self._break(_course_violation(code.co_qualname, code.co_filename))  # handed in as a callback
+
+    def _student_below(self, frame):
+        """True when the student's code is below ``frame`` (down to the guard's entry)."""
+        while frame is not None:
+            kind = self._kind(frame)
+            if kind in ("student", "engine"):
+                return kind == "student"
+            frame = frame.f_back
+        return False
 
     def _break(self, violation):
         if self.violation is None:
@@ -363,7 +385,7 @@ class Guard:
 
     def _import(self, name, globals=None, locals=None, fromlist=(), level=0):
         if level == 0 and name.split(".")[0] not in ALLOWED_PACKAGES and \
-                kind_of(sys._getframe(1).f_code.co_filename) == "student":
+                self._kind(sys._getframe(1)) == "student":
             self._break(_foreign_violation(name.split(".")[0]))
         return _real_import(name, globals, locals, fromlist, level)
 
@@ -373,6 +395,14 @@ class Guard:
             if found:
                 self.violation = found
                 raise ReferenceUsed(*found)
+        # the frames that entered the guard (the check, not the answer), kept alive so that
+        # their ids are not reused by the answer's frames
+        self._entry = []
+        frame = sys._getframe(1)
+        while frame is not None:
+            self._entry.append(frame)
+            frame = frame.f_back
+        self._outside = {id(f) for f in self._entry}
         self._saved = (_getprofile(), builtins.__import__)
         _GUARDS.append(self)
         self._importer = self._import  # one bound method, to recognise it at the exit
@@ -390,6 +420,7 @@ class Guard:
         builtins.__import__ = importer
         if self in _GUARDS:
             _GUARDS.remove(self)
+        self._entry = []
         _setprofile(profile)
         return False
 
@@ -415,14 +446,6 @@ class Guard:
         return value
 
 
-def _student_below(frame):
-    while frame is not None:
-        if kind_of(frame.f_code.co_filename) == "student":
-            return True
-        frame = frame.f_back
-    return False
-
-
 def _top(filename):
     for site in _SITE:
         if filename.startswith(site):
@@ -435,7 +458,8 @@ def _top(filename):
 def _raise_forbidden(*args, **kwargs):
     # Resolved in the disabled function's module, where lock_down puts it; the swapped code
     # carries the disabled function's name, which the error reports.
-    raise _ReferenceUsed_(*_course_violation_(__import__("sys")._getframe().f_code.co_name))  # noqa: F821
+    code = __import__("sys")._getframe().f_code
+    raise _ReferenceUsed_(*_course_violation_(code.co_qualname, code.co_filename))  # noqa: F821
 
 
 def needed_by(codes):
@@ -498,7 +522,7 @@ def lock_down(name, forbidden=()):
         code = obj.__code__
         obj.__globals__["_ReferenceUsed_"] = ReferenceUsed
         obj.__globals__["_course_violation_"] = record_disabled
-        obj.__code__ = _raise_forbidden.__code__.replace(co_name=code.co_name,
-                                                        co_qualname=code.co_qualname)
+        obj.__code__ = _raise_forbidden.__code__.replace(
+            co_name=code.co_name, co_qualname=code.co_qualname, co_filename=code.co_filename)
         disabled += 1
     return disabled

@@ -1,4 +1,4 @@
-"""The instructor's command line: python -m autograder {release,bundle,collect,grade,feedback,export,summary}."""
+"""The instructor's command line: python -m autograder {release,bundle,collect,grade,feedback,export,summary,similarity}."""
 import argparse
 import sys
 import zipfile
@@ -114,6 +114,17 @@ def summary(args):
     print("wrote autograder/summary.txt, summary.csv, summary.png")
 
 
+def similarity(args):
+    """Compare each exercise's answers across the class and with the course's code."""
+    from . import similarity as s
+
+    rows = []
+    for assignment in _assignments(args.assignments):
+        rows += s.compare(assignment, args.threshold)
+    print(s.write(rows, args.threshold))
+    print(f"wrote {s.CSV.relative_to(course.ROOT)} and {s.HTML.relative_to(course.ROOT)}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +154,12 @@ def main(argv=None):
         if name == "feedback":
             p.add_argument("--exchange", action="store_true", help="also return it via the exchange")
         p.set_defaults(run=fn)
+
+    p = sub.add_parser("similarity", help=similarity.__doc__)
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--threshold", type=float, default=0.6,
+                   help="report pairs at least this similar (0 to 1; default 0.6)")
+    p.set_defaults(run=similarity)
 
     p = sub.add_parser("export", help=export.__doc__)
     p.add_argument("--out", default=str(course.GRADES_CSV))

@@ -1,7 +1,6 @@
 """The instructor's command line: python -m autograder {release,bundle,collect,grade,feedback,export,summary,similarity}."""
 import argparse
 import sys
-import zipfile
 from pathlib import Path
 
 from . import course
@@ -32,22 +31,16 @@ def release(args):
             print(f"{assignment}: {'in the exchange' if result['success'] else result['log']}")
 
 
-STUDENT_FILES = ["lectures", "utils", "jupyter", "requirements.txt", "pyproject.toml",
-                 "Makefile", "README.md", "LICENSE"]
-
-
 def bundle(args):
-    """Zip what students need, and nothing more: no solutions/, no autograder/, no tests."""
+    """Zip what students need for some lectures, and no answers: no solutions/, autograder/,
+    tests, nor the course's implementation of those notebooks' functions or later ones'."""
+    from . import handout
+
+    bundled = _assignments(args.assignments)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in STUDENT_FILES:
-            path = course.ROOT / name
-            files = [path] if path.is_file() else sorted(path.rglob("*")) if path.is_dir() else []
-            for f in files:
-                if f.is_file() and "__pycache__" not in f.parts and ".ipynb_checkpoints" not in f.parts:
-                    archive.write(f, Path("deep-learning-course") / f.relative_to(course.ROOT))
-    print(f"wrote {out} ({out.stat().st_size // 1024} KiB)")
+    records = handout.bundle(bundled, out)
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB): {', '.join(bundled)}, "
+          f"{records} recorded results")
 
 
 def collect(args):
@@ -135,6 +128,7 @@ def main(argv=None):
     p.set_defaults(run=release)
 
     p = sub.add_parser("bundle", help=bundle.__doc__)
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.add_argument("--out", default=str(course.ROOT / "dist" / "student-bundle.zip"))
     p.set_defaults(run=bundle)
 

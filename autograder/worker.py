@@ -176,7 +176,7 @@ class StudentProcess:
                 reply = ("result", encode(value, callables), encode(args, None),
                          encode(kwargs, None))
             except checking.ReferenceUsed as error:
-                reply = ("reference", *[str(a) for a in error.args[:2]] or [name])
+                reply = ("reference", *([str(a) for a in error.args[:2]] or [name]))
             except WireError as error:
                 reply = ("error", "TypeError", f"{name} returned {error}", name)
             except BaseException as error:  # noqa: B902 - everything the student can raise

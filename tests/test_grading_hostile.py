@@ -115,6 +115,68 @@ def hostile(course_dir, port):
     }
 
 
+# The one rule (utils/exercises/rules.py), attacked through every door, next to honest answers:
+# student -> (assignment, function, answer cell, points it must score on test_<function>).
+SOFTMAX_OWN = ("import numpy as np\ndef softmax(x, axis=-1):\n"
+               "    e = np.exp(x - np.max(x, axis=axis, keepdims=True))\n"
+               "    return e / np.sum(e, axis=axis, keepdims=True)\n")
+SIGMOID_OWN = ("import numpy as np\ndef sigmoid(z):\n    z = np.asarray(z, dtype=float)\n"
+               "    e = np.exp(-np.abs(z))\n    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))\n")
+MLP_OWN = ("import numpy as np, utils\n"
+           "def mlp_loss_and_grads(X, y, params, activation):\n"
+           "    g, gg = {'sigmoid': (utils.sigmoid, utils.sigmoid_grad), 'tanh': (utils.tanh, utils.tanh_grad),\n"
+           "             'relu': (utils.relu, utils.relu_grad)}[activation]\n"
+           "    Z1 = X @ params['W1'] + params['b1']\n    A = g(Z1)\n    Y = A @ params['W2'] + params['b2']\n"
+           "    dY = 2 * (Y - y) / y.size\n    dZ = (dY @ params['W2'].T) * gg(Z1)\n"
+           "    return float(np.mean((Y - y) ** 2)), {'W1': X.T @ dZ, 'b1': dZ.sum(0), 'W2': A.T @ dY, 'b2': dY.sum(0)}\n")
+MLP_FD = ("import numpy as np, utils\n"
+          "def mlp_loss_and_grads(X, y, params, activation):\n"
+          "    g = {'sigmoid': utils.sigmoid, 'tanh': utils.tanh, 'relu': utils.relu}[activation]\n"
+          "    def loss(p):\n        return np.mean((g(X @ p['W1'] + p['b1']) @ p['W2'] + p['b2'] - y) ** 2)\n"
+          "    grads = {}\n    for k, v in params.items():\n        gk = np.zeros_like(v)\n"
+          "        for i in np.ndindex(v.shape):\n"
+          "            up = {**params, k: v.copy()}\n            up[k][i] += 1e-6\n"
+          "            dn = {**params, k: v.copy()}\n            dn[k][i] -= 1e-6\n"
+          "            gk[i] = (loss(up) - loss(dn)) / 2e-6\n        grads[k] = gk\n"
+          "    return float(loss(params)), grads\n")
+RULE = {
+    "log_softmax_door": ("04_loss_functions", "softmax",
+                         "import numpy as np, utils\ndef softmax(x, axis=-1):\n"
+                         "    x = np.moveaxis(np.asarray(x, dtype=float), axis, -1)\n"
+                         "    out = np.exp(utils.reference.losses._log_softmax(x.reshape(-1, x.shape[-1])))\n"
+                         "    return np.moveaxis(out.reshape(x.shape), -1, axis)\n", 0),
+    "later_exercise_door": ("04_loss_functions", "softmax",  # softmax = grad * N + onehot
+                            "import numpy as np\nfrom utils.reference.losses import cross_entropy_grad\n"
+                            "def softmax(x, axis=-1):\n    x = np.moveaxis(np.asarray(x, dtype=float), axis, -1)\n"
+                            "    flat = x.reshape(-1, x.shape[-1])\n    labels = np.zeros(len(flat), int)\n"
+                            "    out = cross_entropy_grad(flat, labels) * len(flat)\n    out[:, 0] += 1\n"
+                            "    return np.moveaxis(out.reshape(x.shape), -1, axis)\n", 0),
+    "mistake_formula_door": ("02_activation_functions", "tanh",  # the check's own tanh (_t)
+                             "import utils.exercises.activations as a\n"
+                             "def tanh(z):\n    return a._t(z)\n", 0),
+    "scipy_softmax": ("04_loss_functions", "softmax",
+                      "import scipy.special\ndef softmax(x, axis=-1):\n"
+                      "    return scipy.special.softmax(x, axis=axis)\n", 0),
+    "scipy_expit_alias": ("02_activation_functions", "sigmoid",
+                          "from scipy.special import expit as sigmoid\n", 0),
+    "scipy_expit_call": ("02_activation_functions", "sigmoid",
+                         "import numpy as np\nfrom scipy import special\n"
+                         "def sigmoid(z):\n    return special.expit(np.asarray(z, dtype=float))\n", 0),
+    "finite_differences": ("06_backpropagation", "mlp_loss_and_grads", MLP_FD, 0),
+    "kills_everyone": ("02_activation_functions", "sigmoid",
+                       "import os, signal\ndef sigmoid(z):\n    os.kill(-1, signal.SIGKILL)\n"
+                       "    os.kill(0, signal.SIGKILL)\n    return z\n", 0),
+    "kills_at_definition": ("02_activation_functions", "relu",
+                            "import os, signal\nfor target in (-1, 0, os.getppid()):\n"
+                            "    try:\n        os.kill(target, signal.SIGKILL)\n"
+                            "    except OSError:\n        pass\n"
+                            "import numpy as np\ndef relu(z):\n    return np.maximum(np.asarray(z, dtype=float), 0)\n", 1),
+    "honest_softmax": ("04_loss_functions", "softmax", SOFTMAX_OWN, 2),
+    "honest_sigmoid": ("02_activation_functions", "sigmoid", SIGMOID_OWN, 2),
+    "honest_backprop": ("06_backpropagation", "mlp_loss_and_grads", MLP_OWN, 5),
+}
+
+
 @pytest.fixture(scope="module")
 def listener():
     """A loopback server that counts connections (none may arrive from the sandbox)."""
@@ -141,8 +203,12 @@ def listener():
 
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory, listener):
-    course_dir = copy_course(tmp_path_factory.mktemp("hostile"), [A, "02_activation_functions"])
+    course_dir = copy_course(tmp_path_factory.mktemp("hostile"),
+                             [A, "02_activation_functions", "04_loss_functions", "06_backpropagation"])
     port, _ = listener
+    for student, (assignment, name, code, _) in RULE.items():  # every other exercise solved
+        submit(course_dir, student, assignment,
+               submission(course_dir, assignment, {name: code}, solved=True))
     cases = hostile(course_dir, port)
     for student, (code, _) in cases.items():
         submit(course_dir, student, A, submission(course_dir, A, {F: code}))
@@ -185,6 +251,27 @@ def test_every_trick_earns_exactly_what_it_should(bank):
         if got != expected:
             wrong[student] = (got, expected)
     assert not wrong, f"students scored (got, expected): {wrong}"
+
+
+def test_the_one_rule_holds_by_every_door(bank):
+    """Side doors to the course's code, other libraries, finite differences and signals earn
+    nothing; the honest answers next to them, and every other exercise, full marks."""
+    _, rows, _, _, _ = bank
+    wrong = {}
+    for student, (assignment, name, _, expected) in RULE.items():
+        got = scores(rows, student, assignment)
+        if got.get(f"test_{name}", (None,))[0] != expected:
+            wrong[student] = (got.get(f"test_{name}"), expected)
+        others = {g: s for g, s in got.items() if g != f"test_{name}" and s[0] != s[1]}
+        if others:
+            wrong[f"{student} (other exercises)"] = others
+    assert not wrong, f"(got, expected): {wrong}"
+    reasons = {r["student"]: r["reason"] for r in rows if r["grade_id"] in
+               ("test_softmax", "test_sigmoid", "test_mlp_loss_and_grads", "test_tanh")
+               and r["student"] in RULE and r["score"] == "0.0"}
+    assert "finite differences" in reasons["finite_differences"], reasons
+    assert "scipy" in reasons["scipy_softmax"] and "reference implementation" in \
+        reasons["log_softmax_door"], reasons
 
 
 def test_a_helper_in_the_students_own_cell_counts(bank):

@@ -16,6 +16,7 @@ and fail when inputs are modified, when numpy warns (overflow, invalid value, di
 or when the function hands the work to its reference in ``utils``.
 """
 import copy
+import os
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -225,6 +226,8 @@ def run_case(student, reference, case, *, name, index=1, total=1, mistakes=(),
              rtol=1e-7, atol=1e-10, forbidden=()):
     """Run one case; raise :class:`ExerciseFailure` with a teaching message if it fails."""
     expected = _call(reference, case)
+    if os.environ.get("COURSE_RECORD_TO"):  # recording a handout (replay.py): every mistake
+        diagnose(mistakes, case, None)        # is answered on this case too
     args = copy.deepcopy(case.args)
     kwargs = copy.deepcopy(case.kwargs)
     with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):

@@ -4,6 +4,7 @@ Each trick below earns full marks from plain nbgrader (its tests run in the stud
 here each must earn nothing, and the honest submissions must be untouched. The run is then
 killed halfway and resumed, and must finish with the same grades.
 """
+import json
 import os
 import signal
 import socket
@@ -359,3 +360,70 @@ def test_a_killed_run_resumes_to_the_same_grades_and_a_rerun_does_nothing(bank):
         {key(r): (r["score"], r["status"]) for r in rows}
     again = run_cli(course_dir, "grade", env=LIMITS)
     assert "graded 0 submission(s)" in again, again
+
+
+def _in_sandboxed_child(body):
+    """Run ``body()`` in a forked child under the student's seccomp filter; its result."""
+    from autograder import isolation
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            installed = isolation.forbid_new_processes()
+            os.write(write, json.dumps([installed, body()]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    data = os.read(read, 1 << 16)
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.uname().machine != "x86_64",
+                    reason="the x32 ABI exists on x86_64 Linux")
+def test_a_forbidden_call_through_the_x32_abi_fails():
+    """fork through the x32 ABI (nr | 0x40000000) is refused by the filter itself (EPERM,
+    not the ENOSYS of a kernel without x32), like the native fork."""
+    import ctypes
+
+    def attempt():
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        out = {}
+        for label, nr in (("x32 fork", 0x40000000 | 57), ("native fork", 57),
+                          ("x32 getpid", 0x40000000 | 39)):
+            ctypes.set_errno(0)
+            result = libc.syscall(nr)
+            out[label] = [result, ctypes.get_errno()]
+            if result == 0:
+                os._exit(0)  # a child got through: it must not run on
+        out["native getpid"] = [libc.syscall(39) == os.getpid(), 0]
+        return out
+
+    installed, got = _in_sandboxed_child(attempt)
+    if not installed:
+        pytest.skip("this kernel refuses seccomp filters")
+    assert got["x32 fork"] == [-1, 1] and got["x32 getpid"] == [-1, 1], got
+    assert got["native fork"] == [-1, 1] and got["native getpid"][0] is True, got
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp is Linux's")
+def test_a_student_process_can_signal_only_itself():
+    def attempt():
+        out = {}
+        for target in (-1, 0, os.getppid(), 1):
+            try:
+                os.kill(target, 0)
+                out[str(target)] = "sent"
+            except OSError as error:
+                out[str(target)] = error.errno
+        os.kill(os.getpid(), 0)
+        out["self"] = "sent"
+        return out
+
+    installed, got = _in_sandboxed_child(attempt)
+    if not installed:
+        pytest.skip("this kernel refuses seccomp filters")
+    assert got == {"-1": 1, "0": 1, str(os.getpid()): 1, "1": 1, "self": "sent"}, got

@@ -153,10 +153,18 @@ def allowed_codes(name, forbidden=()):
     for n in allowed_names(name):
         if n in banned:
             continue
-        fn = getattr(utils, n, None)
+        fn = _reference(utils, n)
         if fn is not None:
             codes.add(_original_code(fn))
     return codes
+
+
+def _reference(utils, name):
+    """``utils.<name>``, or None where its module cannot load (a sandbox hides utils/)."""
+    try:
+        return getattr(utils, name, None)
+    except Exception:
+        return None
 
 
 def _original_code(fn):
@@ -469,8 +477,8 @@ def needed_by(codes):
 
     keep = set()
     todo = []
-    for n in dir(utils):
-        fn = getattr(utils, n, None)
+    for n in FUNCTIONS:
+        fn = _reference(utils, n)
         if isinstance(fn, types.FunctionType) and _original_code(fn) in codes:
             todo.append(fn)
     while todo:

@@ -13,8 +13,11 @@ import sys
 import threading
 import time
 
+import inspect
+
 import pytest
 
+import utils
 from conftest import nbgrader_meta
 from submissions import copy_course, read_csv, run_cli, scores, submission, submit
 
@@ -172,6 +175,17 @@ RULE = {
                             "    try:\n        os.kill(target, signal.SIGKILL)\n"
                             "    except OSError:\n        pass\n"
                             "import numpy as np\ndef relu(z):\n    return np.maximum(np.asarray(z, dtype=float), 0)\n", 1),
+    "copies_handout_stub": ("02_activation_functions", "sigmoid",  # what a handout holds
+                            "from utils.exercises import replay as _replay_\n"
+                            "def sigmoid(*args, **kwargs):\n    return _replay_.call("
+                            "'utils.reference.activations.sigmoid', None, args, kwargs)\n", 0),
+    "pastes_reference": ("06_backpropagation", "mlp_loss_and_grads",
+                         "import numpy as np\nfrom utils.reference.backprop import *\n"
+                         + inspect.getsource(utils.mlp_loss_and_grads).replace(
+                             "params", "weights").replace("dZ1", "delta"), 0),
+    "copies_classmate": ("06_backpropagation", "mlp_loss_and_grads",  # own numpy: graded,
+                         MLP_OWN.replace("params", "theta").replace("dY", "delta_out")  # shown
+                         .replace("    ", "  "), 5),                  # by `similarity`
     "honest_softmax": ("04_loss_functions", "softmax", SOFTMAX_OWN, 2),
     "honest_sigmoid": ("02_activation_functions", "sigmoid", SIGMOID_OWN, 2),
     "honest_backprop": ("06_backpropagation", "mlp_loss_and_grads", MLP_OWN, 5),
@@ -273,6 +287,19 @@ def test_the_one_rule_holds_by_every_door(bank):
     assert "finite differences" in reasons["finite_differences"], reasons
     assert "scipy" in reasons["scipy_softmax"] and "reference implementation" in \
         reasons["log_softmax_door"], reasons
+
+
+def test_similarity_shows_copies_of_the_reference_and_of_a_classmate(bank):
+    course_dir, _, _, _, _ = bank
+    text = run_cli(course_dir, "similarity", "06_backpropagation", "--threshold", "0.6")
+    flagged = {tuple(sorted((r["a"], r["b"]))): float(r["similarity"]) for r in
+               read_csv(course_dir, "similarity.csv") if r["function"] == "mlp_loss_and_grads"}
+    assert flagged.get(("pastes_reference", "utils.mlp_loss_and_grads"), 0) >= 0.9, text
+    assert flagged.get(("copies_classmate", "honest_backprop"), 0) >= 0.9, text
+    assert ("finite_differences", "honest_backprop") not in flagged, text
+    assert ("honest_backprop", "utils.mlp_loss_and_grads") not in flagged, text
+    page = (course_dir / "autograder" / "similarity.html").read_text()
+    assert "copies_classmate" in page and "<mark>" in page
 
 
 def test_a_helper_in_the_students_own_cell_counts(bank):

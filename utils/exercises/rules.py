@@ -17,11 +17,12 @@ How it is enforced, while the student's function runs (:class:`Guard`):
 - before the call, the names the student's function (and its own helpers) use are resolved:
   another library's module or function (``scipy.special.expit``, a ufunc numpy does not
   define) fails without running anything; so does an ``import`` of one while it runs;
-- a backward exercise (``backward = true`` in the contract) is a single sweep: finite
-  differences evaluate the loss (a forward function, ``np.mean``, ``.sum()``...) about twice
-  per parameter, so a function called from the student's code more often than a loop over
-  the longest axis of the inputs could need (``4 * axis + 16`` times) marks the answer as
-  finite differences. The count is of calls, not of time, so it does not depend on the machine;
+- a backward exercise (``backward = true`` in the contract) is a single sweep. Finite
+  differences leave two marks, both counted, never timed: the loss is evaluated on inputs
+  that differ from the given ones in exactly one entry (two such calls from the student's
+  code mark the answer), and it is evaluated about twice per parameter, so a function called
+  from the student's code more often than a loop over the inputs' longest axis could need
+  (``8 * axis + 24`` times) marks it too;
 - switching the hook off (``sys.setprofile``, ``sys.settrace``) is itself a violation, and a
   violation stays recorded even when the student's code catches the exception it raises.
 
@@ -329,6 +330,8 @@ class Guard:
         self.counts = Counter()
         self.handed_in = set()  # course callables handed to the student's function (callbacks)
         self.longest_axis = 0
+        self.originals = []   # copies of the float arrays the student's function was given
+        self.perturbed = 0    # calls made with one of them changed in exactly one entry
         self._saved = None
         self._outside = set()
 
@@ -360,6 +363,11 @@ class Guard:
                 self.handed_in.update(c for a in args for c in _codes_in(a))
                 self.longest_axis = max([self.longest_axis] + [
                     max(a.shape, default=1) for v in args for a in _arrays_in(v)])
+                if self.backward and not self.originals:
+                    self.originals = [(a, a.copy()) for v in args for a in _arrays_in(v)
+                                      if a.dtype.kind == "f" and 1 < a.size <= 1 << 16]
+            elif self.backward and caller_kind == "student" and self.originals:
+                self._look_for_perturbations(_arguments(frame))
             return
         if kind not in ("course", "foreign") or (kind == "course" and code.co_name == "<module>"):
             return  # importing a course module is fine; calling into it is judged
@@ -376,6 +384,17 @@ class Guard:
                 and code not in self.handed_in and self._student_below(judge) and any(
                     c is code for a in _arguments(judge) for c in _codes_in(a)):
             self._break(_course_violation(code.co_qualname, code.co_filename))  # handed in as a callback
+
+    def _look_for_perturbations(self, args):
+        """Count a call whose arguments hold a given array changed in exactly one entry."""
+        for value in args:
+            for a in _arrays_in(value):
+                if a.dtype.kind != "f" or a.size <= 1:
+                    continue
+                for original, copy in self.originals:
+                    if a.shape == copy.shape and np.count_nonzero(a != copy) == 1:
+                        self.perturbed += 1
+                        return
 
     def _student_below(self, frame):
         """True when the student's code is below ``frame`` (down to the guard's entry)."""
@@ -434,9 +453,14 @@ class Guard:
 
     def verdict(self):
         """Raise :class:`ReferenceUsed` for the first broken rule, if any."""
+        if self.violation is None and self.backward and self.perturbed >= 2:
+            self.violation = ("finite differences", (
+                f"evaluates something {self.perturbed} times on its inputs with one entry "
+                "nudged: gradients by finite differences are not a backward pass and earn no "
+                "points. Compute every gradient in one backward sweep with the chain rule."))
         if self.violation is None and self.backward and self.counts:
             callee, count = self.counts.most_common(1)[0]
-            limit = 4 * self.longest_axis + 16
+            limit = 8 * self.longest_axis + 24
             if count > limit:
                 self.violation = _finite_difference_violation(callee, count, limit)
         if self.violation is not None:

@@ -97,7 +97,7 @@ def compare(assignment, threshold):
     refs = references(assignment, names)
     rows = []
     for name in names:
-        boilerplate = _fingerprint("stub", stub_cells.get(name, ""), []).hashes \
+        boilerplate = sorted(_fingerprint("stub", stub_cells.get(name, ""), []).hashes) \
             if stub_cells.get(name) else []
         prints = {s: _fingerprint(s, a[name], boilerplate)
                   for s, a in submitted.items() if a.get(name, "").strip()}
@@ -153,8 +153,8 @@ def write(rows, threshold):
                   f"<td>{html.escape(r[2])}</td><td>{html.escape(r[3])}</td>"
                   f"<td>{r[4]:.0%}</td></tr>" for r in rows)
         + "</table>" + "".join(sections), encoding="utf-8")
-    lines = [f"{'assignment':28s} {'function':26s} {'a':16s} {'b':20s} similarity"]
-    lines += [f"{r[0]:28s} {r[1]:26s} {r[2]:16s} {r[3]:20s} {r[4]:.0%}" for r in rows]
+    lines = [f"{'assignment':28s} {'function':26s} {'a':16s} {'b':26s} similarity"]
+    lines += [f"{r[0]:28s} {r[1]:26s} {r[2]:16s} {r[3]:26s} {r[4]:.0%}" for r in rows]
     if not rows:
         lines.append(f"(no pair at or above {threshold:.0%})")
     return "\n".join(lines)

@@ -26,7 +26,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading-hostile")]
 A = "01_perceptron"
 F = "perceptron_forward"
 TEST = f"test_{F}"
-LIMITS = {"COURSE_EXERCISE_SECONDS": "6", "COURSE_NOTEBOOK_SECONDS": "120"}
+# 15 s: notebook 06's checks (finite differences, 20 random networks) take seconds on a
+# loaded 2-core machine; the endless loops below cost this much each
+LIMITS = {"COURSE_EXERCISE_SECONDS": "15", "COURSE_NOTEBOOK_SECONDS": "240"}
 
 RIGHT = "def perceptron_forward(X, w, w0, g):\n    return g(w0 + X @ w)\n"
 WRONG = "def perceptron_forward(X, w, w0, g):\n    return g(X @ w)\n"

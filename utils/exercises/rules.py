@@ -31,6 +31,7 @@ runs, every course function an allowed entry does not need (:func:`lock_down`): 
 alias of one raises wherever it is called.
 """
 import builtins
+import functools
 import gc
 import os
 import sys
@@ -38,8 +39,6 @@ import sysconfig
 import threading
 import types
 from collections import Counter
-
-import functools
 
 import numpy as np
 
@@ -145,18 +144,23 @@ def allowed_names(name):
     return out  # not a graded function: everything of the course before the end
 
 
+_ALLOWED = {}
+
+
 def allowed_codes(name, forbidden=()):
     """The code objects of :func:`allowed_names`, minus ``forbidden`` (function objects)."""
     import utils
 
-    banned = {getattr(f, "__name__", None) for f in forbidden}
-    codes = set()
+    banned = frozenset(getattr(f, "__name__", None) for f in forbidden)
+    if (name, banned) in _ALLOWED:
+        return _ALLOWED[name, banned]
+    codes = _ALLOWED[name, banned] = set()
     for n in allowed_names(name):
         if n in banned:
             continue
         fn = _reference(utils, n)
         if fn is not None:
-            codes.add(_original_code(fn))
+            codes.add(fn.__code__)
     return codes
 
 
@@ -166,10 +170,6 @@ def _reference(utils, name):
         return getattr(utils, name, None)
     except Exception:
         return None
-
-
-def _original_code(fn):
-    return fn.__code__
 
 
 # --- the student's function, before it runs -------------------------------------------------
@@ -196,7 +196,7 @@ def scan(fn, allowed):
         if isinstance(obj, (types.FunctionType, types.MethodType)) and code is not None:
             kind = kind_of(code.co_filename)
             if kind == "course":
-                if obj is not fn and _original_code(obj) not in allowed:
+                if obj is not fn and obj.__code__ not in allowed:
                     return _course_violation(obj.__qualname__, obj.__code__.co_filename)
                 continue
             if kind != "student":
@@ -207,7 +207,7 @@ def scan(fn, allowed):
             values += list(obj.__defaults__ or ()) + list((obj.__kwdefaults__ or {}).values())
             todo.extend(values)
             continue
-        if isinstance(obj, functools_partial):
+        if isinstance(obj, functools.partial):
             todo.extend([obj.func, *obj.args, *obj.keywords.values()])
             continue
         if callable(obj) or isinstance(obj, types.ModuleType):
@@ -222,9 +222,6 @@ def _filled(cell):
         return True
     except ValueError:
         return False
-
-
-functools_partial = functools.partial
 
 
 def _course_violation(used, filename=None):
@@ -507,7 +504,7 @@ def needed_by(codes):
     todo = []
     for n in FUNCTIONS:
         fn = _reference(utils, n)
-        if isinstance(fn, types.FunctionType) and _original_code(fn) in codes:
+        if isinstance(fn, types.FunctionType) and fn.__code__ in codes:
             todo.append(fn)
     while todo:
         fn = todo.pop()
@@ -515,7 +512,7 @@ def needed_by(codes):
             continue
         keep.add(id(fn))
         glb = fn.__globals__
-        for n in _names_used(_original_code(fn)):
+        for n in _names_used(fn.__code__):
             value = glb.get(n)
             if isinstance(value, types.FunctionType) and kind_of(
                     value.__code__.co_filename) == "course":

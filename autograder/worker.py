@@ -118,13 +118,12 @@ class StudentProcess:
         rules.lock_down(self.rule_name)
         self.shell.showtraceback = lambda *a, **k: None  # nobody reads it; formatting is slow
         for name, code in self.answers:
-            guard = rules.Guard(self.rule_name, watch_calls=False)
-            with guard:
+            guard = rules.Guard(self.rule_name, watch_calls=False, imports=False)
+            with guard:  # what a cell uses is judged when the answer runs, as in the checks
                 result = self.shell.run_cell(code, store_history=False, silent=True)
             error = result.error_before_exec or result.error_in_exec
-            if guard.violation is not None:
-                self.channel.send(("load_error", name or self.names[0], "ReferenceUsed",
-                                   guard.violation[1]))
+            if guard.violation is not None and name is not None:
+                self.channel.send(("load_error", name, "ReferenceUsed", guard.violation[1]))
                 return
             if error is not None and name is None:
                 continue  # a helper cell that fails costs nothing by itself

@@ -318,8 +318,9 @@ class Guard:
     function, e.g. a loss inside its own gradient). ``student``: the function to scan first.
     """
 
-    def __init__(self, name, forbidden=(), student=None, watch_calls=True):
-        self.watch_calls = watch_calls  # False: imports and disabled functions only (cheap)
+    def __init__(self, name, forbidden=(), student=None, watch_calls=True, imports=True):
+        self.watch_calls = watch_calls  # False: no profile hook (cheap)
+        self.imports = imports          # False: imports are judged when the answer runs
         self.name = name
         self.allowed = allowed_codes(name, forbidden)
         self.backward = bool(getattr(FUNCTIONS.get(name), "backward", False))
@@ -430,8 +431,8 @@ class Guard:
         self._outside = {id(f) for f in self._entry}
         self._saved = (_getprofile(), builtins.__import__)
         _GUARDS.append(self)
-        self._importer = self._import  # one bound method, to recognise it at the exit
-        builtins.__import__ = self._importer
+        self._importer = self._import if self.imports else builtins.__import__
+        builtins.__import__ = self._importer  # one bound method, recognised at the exit
         if self.watch_calls:
             _setprofile(self._profile)
         return self

@@ -1,8 +1,7 @@
 """The instructor's command line: python -m autograder {release,bundle,collect,grade,feedback,
-export,summary,override}."""
+export,summary,override,similarity}."""
 import argparse
 import sys
-import zipfile
 from pathlib import Path
 
 from . import course
@@ -33,22 +32,16 @@ def release(args):
             print(f"{assignment}: {'in the exchange' if result['success'] else result['log']}")
 
 
-STUDENT_FILES = ["lectures", "utils", "jupyter", "requirements.txt", "pyproject.toml",
-                 "Makefile", "README.md", "LICENSE"]
-
-
 def bundle(args):
-    """Zip what students need, and nothing more: no solutions/, no autograder/, no tests."""
+    """Zip what students need for some lectures, and no answers: no solutions/, autograder/,
+    tests, nor the course's implementation of those notebooks' functions or later ones'."""
+    from . import handout
+
+    bundled = _assignments(args.assignments)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in STUDENT_FILES:
-            path = course.ROOT / name
-            files = [path] if path.is_file() else sorted(path.rglob("*")) if path.is_dir() else []
-            for f in files:
-                if f.is_file() and "__pycache__" not in f.parts and ".ipynb_checkpoints" not in f.parts:
-                    archive.write(f, Path("deep-learning-course") / f.relative_to(course.ROOT))
-    print(f"wrote {out} ({out.stat().st_size // 1024} KiB)")
+    records = handout.bundle(bundled, out)
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB): {', '.join(bundled)}, "
+          f"{records} recorded results")
 
 
 def collect(args):
@@ -159,6 +152,17 @@ def summary(args):
     print("wrote autograder/summary.txt, summary.csv, summary.png")
 
 
+def similarity(args):
+    """Compare each exercise's answers across the class and with the course's code."""
+    from . import similarity as s
+
+    rows = []
+    for assignment in _assignments(args.assignments):
+        rows += s.compare(assignment, args.threshold)
+    print(s.write(rows, args.threshold))
+    print(f"wrote {s.CSV.relative_to(course.ROOT)} and {s.HTML.relative_to(course.ROOT)}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -169,6 +173,7 @@ def main(argv=None):
     p.set_defaults(run=release)
 
     p = sub.add_parser("bundle", help=bundle.__doc__)
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.add_argument("--out", default=str(course.ROOT / "dist" / "student-bundle.zip"))
     p.set_defaults(run=bundle)
 
@@ -191,6 +196,12 @@ def main(argv=None):
         if name == "feedback":
             p.add_argument("--exchange", action="store_true", help="also return it via the exchange")
         p.set_defaults(run=fn)
+
+    p = sub.add_parser("similarity", help=similarity.__doc__)
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--threshold", type=float, default=0.6,
+                   help="report pairs at least this similar (0 to 1; default 0.6)")
+    p.set_defaults(run=similarity)
 
     p = sub.add_parser("export", help=export.__doc__)
     p.add_argument("--out", default=str(course.GRADES_CSV))

@@ -9,7 +9,8 @@ machine allows it and reported otherwise (`isolate` returns what it could not do
   under empty tmpfs; a private, small, writable /tmp;
 - a new PID namespace, the student process its init: when it dies, everything in it dies;
 - a seccomp filter: no new process or thread (clone, fork, vfork) and no exec, so neither a
-  fork bomb nor a subprocess is possible;
+  fork bomb nor a subprocess is possible; no signal to any process but itself (kill(-1) and
+  kill(0) fail), no ptrace; system calls of another ABI (x32) refused;
 - rlimits on address space (memory), CPU seconds, file size, open files; no core dumps.
 """
 import platform
@@ -115,29 +116,71 @@ def mount_proc():
         pass
 
 
-# seccomp: system calls that create processes or threads, or run programs
-_BLOCKED = {"x86_64": (0xC000003E, (56, 57, 58, 59, 322, 435)),   # clone fork vfork execve
-            "aarch64": (0xC00000B7, (220, 221, 281, 435))}          # execveat clone3
+# seccomp. Refused with EPERM: creating processes or threads and running programs
+# (clone fork vfork execve execveat clone3), reading or writing another process (ptrace,
+# process_vm_readv/writev) and signals through a pidfd (pidfd_send_signal, pidfd_getfd).
+# Signals by pid (kill tkill tgkill rt_sigqueueinfo rt_tgsigqueueinfo) pass only when the
+# target is the caller itself: kill(0), kill(-1) and any other pid fail. Every system call of
+# another ABI than the native one (the x32 numbers, nr | 0x40000000, on x86_64; a foreign
+# architecture) is refused too: a filter matching numbers alone would let them through.
+_SECCOMP = {
+    "x86_64": {"arch": 0xC000003E, "x32": 0x40000000,
+               "refused": (56, 57, 58, 59, 322, 435, 101, 310, 311, 424, 438),
+               "signals": (62, 200, 234, 129, 297)},
+    "aarch64": {"arch": 0xC00000B7, "x32": None,
+                "refused": (220, 221, 281, 435, 117, 270, 271, 424, 438),
+                "signals": (129, 130, 131, 138, 240)},
+}
+SECCOMP_ALLOW, SECCOMP_KILL_PROCESS = 0x7FFF0000, 0x80000000
+SECCOMP_EPERM = 0x00050000 | 1
+
+
+def seccomp_program(machine, own_pid):
+    """The classic-BPF seccomp program (a list of (code, jt, jf, k)) for ``machine``."""
+    spec = _SECCOMP[machine]
+    ld_w_abs, jeq_k, jge_k, ret_k = 0x20, 0x15, 0x35, 0x06
+    prog = [(ld_w_abs, 0, 0, 4)]                       # A = seccomp_data.arch
+    prog.append((jeq_k, 1, 0, spec["arch"]))            # a foreign architecture: kill
+    prog.append((ret_k, 0, 0, SECCOMP_KILL_PROCESS))
+    prog.append((ld_w_abs, 0, 0, 0))                    # A = seccomp_data.nr
+    refused, signals = spec["refused"], spec["signals"]
+    # jumps are relative to the next instruction; the tail is: ALLOW, EPERM, pid check
+    body = []
+    if spec["x32"]:
+        body.append(("jge", spec["x32"], "eperm"))
+    body += [("jeq", nr, "eperm") for nr in refused]
+    body += [("jeq", nr, "pid") for nr in signals]
+    start = len(prog)
+    allow = start + len(body)
+    labels = {"allow": allow, "eperm": allow + 1, "pid": allow + 2}
+    for i, (op, k, target) in enumerate(body):
+        jt = labels[target] - (start + i + 1)
+        prog.append((jge_k if op == "jge" else jeq_k, jt, 0, k))
+    prog.append((ret_k, 0, 0, SECCOMP_ALLOW))
+    prog.append((ret_k, 0, 0, SECCOMP_EPERM))
+    prog.append((ld_w_abs, 0, 0, 16))                   # A = low 32 bits of args[0] (a pid)
+    prog.append((jeq_k, 0, 1, own_pid & 0xFFFFFFFF))    # the caller itself: allowed
+    prog.append((ret_k, 0, 0, SECCOMP_ALLOW))
+    prog.append((ret_k, 0, 0, SECCOMP_EPERM))
+    assert all(0 <= jt < 256 for _, jt, _, _ in prog)
+    return prog
 
 
 def forbid_new_processes():
-    """Install a seccomp filter failing process/thread creation and exec with EPERM.
+    """Install the seccomp filter above (see ``_SECCOMP``) in this process, for good.
 
-    Returns False where the architecture or kernel does not allow it.
+    Also moves the process into a process group of its own, so that a signal to "my group"
+    could not reach the grader even without the filter. Returns False where the architecture
+    or kernel does not allow a filter.
     """
-    arch = _BLOCKED.get(platform.machine())
-    if arch is None:
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass  # already a group leader (the init of a PID namespace)
+    if platform.machine() not in _SECCOMP:
         return False
-    audit_arch, numbers = arch
-    ld, jeq, ret = 0x20, 0x15, 0x06
-
-    def op(code, k, jt=0, jf=0):
-        return struct.pack("HBBI", code, jt, jf, k)
-
-    prog = [op(ld, 4), op(jeq, audit_arch, 1, 0), op(ret, 0x80000000), op(ld, 0)]
-    prog += [op(jeq, nr, len(numbers) - i, 0) for i, nr in enumerate(numbers)]
-    prog += [op(ret, 0x7FFF0000), op(ret, 0x00050000 | 1)]  # allow / errno EPERM
-    buffer = ctypes.create_string_buffer(b"".join(prog))
+    prog = seccomp_program(platform.machine(), os.getpid())
+    buffer = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in prog))
 
     class _Prog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]

@@ -103,60 +103,74 @@ class StudentProcess:
     unchanged cells already ran in the zygote). As in Jupyter, an error in one cell does not
     stop the next, and the last definition of a name wins. Each cell may take at most
     ``cell_seconds`` (CPU, and three times that in wall time): an endless loop in a scratch
-    cell stops there and the notebook goes on. ``names``: the functions this process answers
-    for; ``others``: the rest of the notebook's graded functions, set back to the course's
-    reference once the cells ran, so this exercise's points depend only on its own code.
+    cell stops there and the notebook goes on. Every cell runs under the course's rule
+    (utils/exercises/rules.py): a cell that reaches course code it may not use fails like any
+    failing cell, and costs the exercise whose answer cell it is. ``names``: the functions
+    this process answers for; ``others``: the rest of the notebook's graded functions, set
+    back to the course's reference once the cells ran, so this exercise's points depend only
+    on its own code.
     """
 
-    def __init__(self, channel, shell, cells, disabled, names, others=None, cell_seconds=10.0):
+    def __init__(self, channel, shell, cells, names, others=None, cell_seconds=10.0):
         self.channel, self.shell, self.cells = channel, shell, cells
-        self.disabled, self.names = disabled, names
+        self.names = names
         self.others, self.cell_seconds = others or {}, cell_seconds
 
     def run_cells(self):
-        """Run every cell; returns ({cell number: (error type, message)}, [stopped cells]).
+        """Run every cell; returns ({cell number: (error type, message)}, [stopped cells],
+        {cell number: what it used against the rule}).
 
         A cell is IPython-transformed (magics), compiled and run in the notebook's namespace:
         what a kernel does, without its display and history machinery (6x cheaper a cell)."""
-        errors, stopped = {}, []
+        from utils.exercises import rules
+
+        errors, stopped, violations = {}, [], {}
         signal.signal(signal.SIGPROF, _stop_cell)
         signal.signal(signal.SIGALRM, _stop_cell)
         namespace = self.shell.user_ns
         with self.shell.builtin_trap:  # get_ipython(), display() as in a kernel
             for number, code in self.cells:
-                error = None
+                error = guard = None
                 try:
                     signal.setitimer(signal.ITIMER_PROF, self.cell_seconds)
                     signal.setitimer(signal.ITIMER_REAL, 3 * self.cell_seconds)
                     code = re.sub(r"^\s*%matplotlib.*$", "pass", code, flags=re.M)
-                    exec(compile(self.shell.transform_cell(code), f"<cell {number}>", "exec"),
-                         namespace)
+                    # what a cell uses is judged when the answer runs, as in the checks
+                    guard = rules.Guard(self.rule_name, watch_calls=False, imports=False)
+                    with guard:
+                        exec(compile(self.shell.transform_cell(code), f"<cell {number}>",
+                                     "exec"), namespace)
                 except BaseException as raised:  # noqa: B902 - as a kernel: note it, go on
                     error = raised
                 finally:
                     signal.setitimer(signal.ITIMER_PROF, 0)
                     signal.setitimer(signal.ITIMER_REAL, 0)
+                if guard is not None and guard.violation is not None:
+                    violations[number] = guard.violation[1]
                 if isinstance(error, CellStopped):
                     stopped.append(number)
                 elif error is not None:
                     errors[number] = (type(error).__name__, str(error)[:2000])
-        return errors, stopped
+        return errors, stopped, violations
 
     def run(self, answer_cells):
         """``answer_cells``: {name: the number of the cell holding its last definition}."""
         import numpy as np
-        from utils.exercises import checking
+        from utils.exercises import checking, rules
 
-        for reference in self.disabled:  # before any student code: copies get the raiser too
-            reference.__globals__["_ReferenceUsed_"] = checking.ReferenceUsed
-            reference.__code__ = checking._raise_reference_used.__code__.replace(
-                co_name=reference.__name__, co_qualname=reference.__name__)
+        # Before any student code: the course functions no allowed entry needs are disabled
+        # for good, and the cells run under the rule too (utils/exercises/rules.py).
+        self.rule_name = min(self.names, key=lambda n: len(rules.allowed_names(n)))
+        rules.lock_down(self.rule_name)
         for name in self.names:  # the zygote's namespace holds the reference under this name
             self.shell.user_ns.pop(name, None)
-        errors, stopped = self.run_cells()
+        errors, stopped, violations = self.run_cells()
         for name in self.names:
+            number = answer_cells.get(name)
+            if number in violations:
+                self.channel.send(("load_error", name, "ReferenceUsed", violations[number]))
+                return
             if not callable(self.shell.user_ns.get(name)):
-                number = answer_cells.get(name)
                 if number in errors:
                     self.channel.send(("load_error", name, *errors[number]))
                 elif number in stopped:
@@ -191,6 +205,8 @@ class StudentProcess:
         return call_back
 
     def call(self, np, checking, name, args, kwargs, forbidden):
+        from utils.exercises import rules
+
         args = decode(args, self._remote)
         kwargs = decode(kwargs, self._remote)
         extra = [ref for ref in (_find_reference(f) for f in forbidden) if ref is not None]
@@ -198,14 +214,14 @@ class StudentProcess:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"), \
-                        checking.forbid(*extra):
-                    value = fn(*args, **kwargs)
+                with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
+                    value = rules.Guard(name, forbidden=extra, student=fn).run(
+                        fn, *args, **kwargs)
                 callables = []
                 reply = ("result", encode(value, callables), encode(args, None),
                          encode(kwargs, None))
             except checking.ReferenceUsed as error:
-                reply = ("reference", error.args[0] if error.args else name)
+                reply = ("reference", *([str(a) for a in error.args[:2]] or [name]))
             except WireError as error:
                 reply = ("error", "TypeError", f"{name} returned {error}", name)
             except BaseException as error:  # noqa: B902 - everything the student can raise
@@ -213,7 +229,6 @@ class StudentProcess:
                          checking.innermost_function(error, name))
         caught = [(w.category.__name__, str(w.message)[:500]) for w in caught[:20]]
         self.channel.send(reply + (caught,))
-
 
 
 def _find_reference(dotted):
@@ -312,6 +327,8 @@ class Exercise:
             if ename == "NotImplementedError":
                 error = NotImplementedError()
                 error.raised_in = fname
+            if ename == "ReferenceUsed":  # the answer cell broke the rule (rules.py)
+                error = checking.ReferenceUsed(fname, evalue)
             raise error
         if self.dead:
             self._raise_dead(name)
@@ -344,7 +361,7 @@ class Exercise:
             _copy_back(kwargs, decode(reply[3], _no_callables))
             return value
         if kind == "reference":
-            raise checking.ReferenceUsed(reply[1])
+            raise checking.ReferenceUsed(*reply[1:])
         _, ename, evalue, where = reply
         if ename == "MemoryError":
             raise MemoryError(f"{name} ran out of memory (the grader's limit)")
@@ -525,11 +542,9 @@ class Tester:
             sys.stdout = sys.stderr = _CappedText()
             if self.z.sandbox:
                 isolation.forbid_new_processes()
-            disabled = [self.z.references[n] for n in exercise.names if n in self.z.references]
             others = {n: f for n, f in self.z.references.items() if n not in exercise.names}
-            StudentProcess(channel, self.z.shell, notebook.cells, disabled, exercise.names,
-                           others, self.z.limits.get("cell_seconds", 10.0)
-                           ).run(notebook.answer_cells)
+            StudentProcess(channel, self.z.shell, notebook.cells, exercise.names, others,
+                           self.z.limits.get("cell_seconds", 10.0)).run(notebook.answer_cells)
         except BaseException:
             pass
         finally:
@@ -662,6 +677,9 @@ class Zygote:
         import matplotlib.pyplot as plt
 
         plt.close("all")
+        from utils.exercises import rules
+
+        rules.course_functions()  # found once here; each student process disables its share
         self.shell.user_ns.update(self.references)  # the context may have rebound them
         if threading.active_count() != 1:
             raise RuntimeError("the zygote started threads; forking it would not be safe")

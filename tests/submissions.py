@@ -62,8 +62,8 @@ def run_cli(course_dir, *args, env=None, timeout=1800):
     return result.stdout
 
 
-def read_csv(course_dir):
-    with open(course_dir / "autograder" / "grades.csv", newline="") as f:
+def read_csv(course_dir, name="grades.csv"):
+    with open(course_dir / "autograder" / name, newline="") as f:
         return list(csv.DictReader(f))
 
 

@@ -103,7 +103,8 @@ def test_the_reference_passes_its_own_check(name, seed):
     check, _ = CHECKS[name]
     # the reference's source compiled afresh: the same answers, but not the reference itself
     namespace = dict(vars(ex.ref))
-    exec(inspect.getsource(getattr(ex.ref, name)), namespace)
+    # compiled under the reference's file name: course code, so its helpers may be used
+    exec(compile(inspect.getsource(getattr(ex.ref, name)), ex.ref.__file__, "exec"), namespace)
     check(namespace[name], seed=seed, n_random=20, quiet=True)
 
 
@@ -120,10 +121,7 @@ def test_each_mistake_fails_with_its_hint(name, index):
     check, mistakes = CHECKS[name]
     mistake = mistakes[index]
 
-    def student(*args):
-        return mistake.fn(*args)
-
-    _fails(check, student, mistake.hint)
+    _fails(check, mistake.fn, mistake.hint)  # the course's own code, replayed as an answer
 
 
 # --- hand-written wrong answers ---------------------------------------------------------------

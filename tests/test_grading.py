@@ -223,8 +223,8 @@ def test_export_rewrites_the_same_csv(graded):
 def test_bundle_holds_what_students_need_and_nothing_more(graded, tmp_path):
     course_dir, _, _ = graded
     out = tmp_path / "bundle.zip"
-    run_cli(course_dir, "bundle", "--out", str(out))
-    names = zipfile.ZipFile(out).namelist()
+    run_cli(course_dir, "bundle", "01_perceptron", "--out", str(out))  # tests/test_handout.py
+    names = zipfile.ZipFile(out).namelist()                                # looks for answers
     tops = {Path(n).parts[1] for n in names}
     assert {"lectures", "utils", "requirements.txt"} <= tops
     assert not tops & {"solutions", "autograder", "tests"}, tops

@@ -4,6 +4,7 @@ Each trick below earns full marks from plain nbgrader (its tests run in the stud
 here each must earn nothing, and the honest submissions must be untouched. The run is then
 killed halfway and resumed, and must finish with the same grades.
 """
+import json
 import os
 import signal
 import socket
@@ -12,8 +13,11 @@ import sys
 import threading
 import time
 
+import inspect
+
 import pytest
 
+import utils
 from conftest import nbgrader_meta
 from submissions import copy_course, read_csv, run_cli, scores, submission, submit
 
@@ -22,7 +26,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading-hostile")]
 A = "01_perceptron"
 F = "perceptron_forward"
 TEST = f"test_{F}"
-LIMITS = {"COURSE_EXERCISE_SECONDS": "6", "COURSE_NOTEBOOK_SECONDS": "120"}
+# 15 s: notebook 06's checks (finite differences, 20 random networks) take seconds on a
+# loaded 2-core machine; the endless loops below cost this much each
+LIMITS = {"COURSE_EXERCISE_SECONDS": "15", "COURSE_NOTEBOOK_SECONDS": "240"}
 
 RIGHT = "def perceptron_forward(X, w, w0, g):\n    return g(w0 + X @ w)\n"
 WRONG = "def perceptron_forward(X, w, w0, g):\n    return g(X @ w)\n"
@@ -115,6 +121,79 @@ def hostile(course_dir, port):
     }
 
 
+# The one rule (utils/exercises/rules.py), attacked through every door, next to honest answers:
+# student -> (assignment, function, answer cell, points it must score on test_<function>).
+SOFTMAX_OWN = ("import numpy as np\ndef softmax(x, axis=-1):\n"
+               "    e = np.exp(x - np.max(x, axis=axis, keepdims=True))\n"
+               "    return e / np.sum(e, axis=axis, keepdims=True)\n")
+SIGMOID_OWN = ("import numpy as np\ndef sigmoid(z):\n    z = np.asarray(z, dtype=float)\n"
+               "    e = np.exp(-np.abs(z))\n    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))\n")
+MLP_OWN = ("import numpy as np, utils\n"
+           "def mlp_loss_and_grads(X, y, params, activation):\n"
+           "    g, gg = {'sigmoid': (utils.sigmoid, utils.sigmoid_grad), 'tanh': (utils.tanh, utils.tanh_grad),\n"
+           "             'relu': (utils.relu, utils.relu_grad)}[activation]\n"
+           "    Z1 = X @ params['W1'] + params['b1']\n    A = g(Z1)\n    Y = A @ params['W2'] + params['b2']\n"
+           "    dY = 2 * (Y - y) / y.size\n    dZ = (dY @ params['W2'].T) * gg(Z1)\n"
+           "    return float(np.mean((Y - y) ** 2)), {'W1': X.T @ dZ, 'b1': dZ.sum(0), 'W2': A.T @ dY, 'b2': dY.sum(0)}\n")
+MLP_FD = ("import numpy as np, utils\n"
+          "def mlp_loss_and_grads(X, y, params, activation):\n"
+          "    g = {'sigmoid': utils.sigmoid, 'tanh': utils.tanh, 'relu': utils.relu}[activation]\n"
+          "    def loss(p):\n        return np.mean((g(X @ p['W1'] + p['b1']) @ p['W2'] + p['b2'] - y) ** 2)\n"
+          "    grads = {}\n    for k, v in params.items():\n        gk = np.zeros_like(v)\n"
+          "        for i in np.ndindex(v.shape):\n"
+          "            up = {**params, k: v.copy()}\n            up[k][i] += 1e-6\n"
+          "            dn = {**params, k: v.copy()}\n            dn[k][i] -= 1e-6\n"
+          "            gk[i] = (loss(up) - loss(dn)) / 2e-6\n        grads[k] = gk\n"
+          "    return float(loss(params)), grads\n")
+RULE = {
+    "log_softmax_door": ("04_loss_functions", "softmax",
+                         "import numpy as np, utils\ndef softmax(x, axis=-1):\n"
+                         "    x = np.moveaxis(np.asarray(x, dtype=float), axis, -1)\n"
+                         "    out = np.exp(utils.reference.losses._log_softmax(x.reshape(-1, x.shape[-1])))\n"
+                         "    return np.moveaxis(out.reshape(x.shape), -1, axis)\n", 0),
+    "later_exercise_door": ("04_loss_functions", "softmax",  # softmax = grad * N + onehot
+                            "import numpy as np\nfrom utils.reference.losses import cross_entropy_grad\n"
+                            "def softmax(x, axis=-1):\n    x = np.moveaxis(np.asarray(x, dtype=float), axis, -1)\n"
+                            "    flat = x.reshape(-1, x.shape[-1])\n    labels = np.zeros(len(flat), int)\n"
+                            "    out = cross_entropy_grad(flat, labels) * len(flat)\n    out[:, 0] += 1\n"
+                            "    return np.moveaxis(out.reshape(x.shape), -1, axis)\n", 0),
+    "mistake_formula_door": ("02_activation_functions", "tanh",  # the check's own tanh (_t)
+                             "import utils.exercises.activations as a\n"
+                             "def tanh(z):\n    return a._t(z)\n", 0),
+    "scipy_softmax": ("04_loss_functions", "softmax",
+                      "import scipy.special\ndef softmax(x, axis=-1):\n"
+                      "    return scipy.special.softmax(x, axis=axis)\n", 0),
+    "scipy_expit_alias": ("02_activation_functions", "sigmoid",
+                          "from scipy.special import expit as sigmoid\n", 0),
+    "scipy_expit_call": ("02_activation_functions", "sigmoid",
+                         "import numpy as np\nfrom scipy import special\n"
+                         "def sigmoid(z):\n    return special.expit(np.asarray(z, dtype=float))\n", 0),
+    "finite_differences": ("06_backpropagation", "mlp_loss_and_grads", MLP_FD, 0),
+    "kills_everyone": ("02_activation_functions", "sigmoid",
+                       "import os, signal\ndef sigmoid(z):\n    os.kill(-1, signal.SIGKILL)\n"
+                       "    os.kill(0, signal.SIGKILL)\n    return z\n", 0),
+    "kills_at_definition": ("02_activation_functions", "relu",
+                            "import os, signal\nfor target in (-1, 0, os.getppid()):\n"
+                            "    try:\n        os.kill(target, signal.SIGKILL)\n"
+                            "    except OSError:\n        pass\n"
+                            "import numpy as np\ndef relu(z):\n    return np.maximum(np.asarray(z, dtype=float), 0)\n", 1),
+    "copies_handout_stub": ("02_activation_functions", "sigmoid",  # what a handout holds
+                            "from utils.exercises import replay as _replay_\n"
+                            "def sigmoid(*args, **kwargs):\n    return _replay_.call("
+                            "'utils.reference.activations.sigmoid', None, args, kwargs)\n", 0),
+    "pastes_reference": ("06_backpropagation", "mlp_loss_and_grads",
+                         "import numpy as np\nfrom utils.reference.backprop import *\n"
+                         + inspect.getsource(utils.mlp_loss_and_grads).replace(
+                             "params", "weights").replace("dZ1", "delta"), 0),
+    "copies_classmate": ("06_backpropagation", "mlp_loss_and_grads",  # own numpy: graded,
+                         MLP_OWN.replace("params", "theta").replace("dY", "delta_out")  # shown
+                         .replace("    ", "  "), 5),                  # by `similarity`
+    "honest_softmax": ("04_loss_functions", "softmax", SOFTMAX_OWN, 2),
+    "honest_sigmoid": ("02_activation_functions", "sigmoid", SIGMOID_OWN, 2),
+    "honest_backprop": ("06_backpropagation", "mlp_loss_and_grads", MLP_OWN, 5),
+}
+
+
 @pytest.fixture(scope="module")
 def listener():
     """A loopback server that counts connections (none may arrive from the sandbox)."""
@@ -141,8 +220,12 @@ def listener():
 
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory, listener):
-    course_dir = copy_course(tmp_path_factory.mktemp("hostile"), [A, "02_activation_functions"])
+    course_dir = copy_course(tmp_path_factory.mktemp("hostile"),
+                             [A, "02_activation_functions", "04_loss_functions", "06_backpropagation"])
     port, _ = listener
+    for student, (assignment, name, code, _) in RULE.items():  # every other exercise solved
+        submit(course_dir, student, assignment,
+               submission(course_dir, assignment, {name: code}, solved=True))
     cases = hostile(course_dir, port)
     for student, (code, _) in cases.items():
         submit(course_dir, student, A, submission(course_dir, A, {F: code}))
@@ -185,6 +268,40 @@ def test_every_trick_earns_exactly_what_it_should(bank):
         if got != expected:
             wrong[student] = (got, expected)
     assert not wrong, f"students scored (got, expected): {wrong}"
+
+
+def test_the_one_rule_holds_by_every_door(bank):
+    """Side doors to the course's code, other libraries, finite differences and signals earn
+    nothing; the honest answers next to them, and every other exercise, full marks."""
+    _, rows, _, _, _ = bank
+    wrong = {}
+    for student, (assignment, name, _, expected) in RULE.items():
+        got = scores(rows, student, assignment)
+        if got.get(f"test_{name}", (None,))[0] != expected:
+            wrong[student] = (got.get(f"test_{name}"), expected)
+        others = {g: s for g, s in got.items() if g != f"test_{name}" and s[0] != s[1]}
+        if others:
+            wrong[f"{student} (other exercises)"] = others
+    assert not wrong, f"(got, expected): {wrong}"
+    reasons = {r["student"]: r["reason"] for r in rows if r["grade_id"] in
+               ("test_softmax", "test_sigmoid", "test_mlp_loss_and_grads", "test_tanh")
+               and r["student"] in RULE and r["score"] == "0.0"}
+    assert "finite differences" in reasons["finite_differences"], reasons
+    assert "scipy" in reasons["scipy_softmax"] and "reference implementation" in \
+        reasons["log_softmax_door"], reasons
+
+
+def test_similarity_shows_copies_of_the_reference_and_of_a_classmate(bank):
+    course_dir, _, _, _, _ = bank
+    text = run_cli(course_dir, "similarity", "06_backpropagation", "--threshold", "0.6")
+    flagged = {tuple(sorted((r["a"], r["b"]))): float(r["similarity"]) for r in
+               read_csv(course_dir, "similarity.csv") if r["function"] == "mlp_loss_and_grads"}
+    assert flagged.get(("pastes_reference", "utils.mlp_loss_and_grads"), 0) >= 0.9, text
+    assert flagged.get(("copies_classmate", "honest_backprop"), 0) >= 0.9, text
+    assert ("finite_differences", "honest_backprop") not in flagged, text
+    assert ("honest_backprop", "utils.mlp_loss_and_grads") not in flagged, text
+    page = (course_dir / "autograder" / "similarity.html").read_text()
+    assert "copies_classmate" in page and "<mark>" in page
 
 
 def test_a_helper_in_the_students_own_cell_counts(bank):
@@ -272,3 +389,70 @@ def test_a_killed_run_resumes_to_the_same_grades_and_a_rerun_does_nothing(bank):
         {key(r): (r["score"], r["status"]) for r in rows}
     again = run_cli(course_dir, "grade", env=LIMITS)
     assert "graded 0 submission(s)" in again, again
+
+
+def _in_sandboxed_child(body):
+    """Run ``body()`` in a forked child under the student's seccomp filter; its result."""
+    from autograder import isolation
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            installed = isolation.forbid_new_processes()
+            os.write(write, json.dumps([installed, body()]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    data = os.read(read, 1 << 16)
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.uname().machine != "x86_64",
+                    reason="the x32 ABI exists on x86_64 Linux")
+def test_a_forbidden_call_through_the_x32_abi_fails():
+    """fork through the x32 ABI (nr | 0x40000000) is refused by the filter itself (EPERM,
+    not the ENOSYS of a kernel without x32), like the native fork."""
+    import ctypes
+
+    def attempt():
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        out = {}
+        for label, nr in (("x32 fork", 0x40000000 | 57), ("native fork", 57),
+                          ("x32 getpid", 0x40000000 | 39)):
+            ctypes.set_errno(0)
+            result = libc.syscall(nr)
+            out[label] = [result, ctypes.get_errno()]
+            if result == 0:
+                os._exit(0)  # a child got through: it must not run on
+        out["native getpid"] = [libc.syscall(39) == os.getpid(), 0]
+        return out
+
+    installed, got = _in_sandboxed_child(attempt)
+    if not installed:
+        pytest.skip("this kernel refuses seccomp filters")
+    assert got["x32 fork"] == [-1, 1] and got["x32 getpid"] == [-1, 1], got
+    assert got["native fork"] == [-1, 1] and got["native getpid"][0] is True, got
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp is Linux's")
+def test_a_student_process_can_signal_only_itself():
+    def attempt():
+        out = {}
+        for target in (-1, 0, os.getppid(), 1):
+            try:
+                os.kill(target, 0)
+                out[str(target)] = "sent"
+            except OSError as error:
+                out[str(target)] = error.errno
+        os.kill(os.getpid(), 0)
+        out["self"] = "sent"
+        return out
+
+    installed, got = _in_sandboxed_child(attempt)
+    if not installed:
+        pytest.skip("this kernel refuses seccomp filters")
+    assert got == {"-1": 1, "0": 1, str(os.getpid()): 1, "1": 1, "self": "sent"}, got

@@ -28,6 +28,7 @@ class Function:
     module: str
     points: float
     notebook: str
+    backward: bool = False  # a backward pass: gradients by finite differences earn nothing
 
 
 @dataclass(frozen=True)

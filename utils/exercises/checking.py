@@ -16,6 +16,7 @@ and fail when inputs are modified, when numpy warns (overflow, invalid value, di
 or when the function hands the work to its reference in ``utils``.
 """
 import copy
+import os
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,11 +25,8 @@ from typing import Callable
 import numpy as np
 
 
-class ReferenceUsed(BaseException):
-    """Raised when a student's function reaches the reference it is meant to replace.
-
-    A BaseException, so that ``except Exception`` in student code does not swallow it.
-    """
+from . import rules
+from .rules import ReferenceUsed  # noqa: F401 - raised when an answer breaks the rule (rules.py)
 
 
 class ExerciseFailure(AssertionError):
@@ -60,37 +58,33 @@ class Mistake:
     fn: Callable
 
 
-# --- keeping references out of students' answers -------------------------------------------
+# --- keeping the course's code, other libraries and finite differences out of answers ------
 
 _ACTIVE = []  # the references inside a forbid() block, innermost last
 
 
-def _raise_reference_used(*args, **kwargs):
-    # _ReferenceUsed_ is resolved in the reference's module, where forbid() puts it; the
-    # swapped code object carries the reference's name, which the error reports.
-    raise _ReferenceUsed_(__import__("sys")._getframe().f_code.co_name)  # noqa: F821
-
-
 @contextmanager
-def forbid(*references):
-    """Make every route to ``references`` raise :class:`ReferenceUsed` while inside.
+def forbid(*references, student=None):
+    """Enforce the course's one rule (utils/exercises/rules.py) for the exercise whose
+    reference is ``references[0]`` while inside; further ``references`` are refused too.
 
-    The function objects' code is swapped, so aliases (``f = utils.sigmoid``), wrappers,
-    ``from utils.reference.activations import sigmoid as s`` and module attribute calls all hit it.
-    Each swapped code object keeps its reference's name, so the error can say which one.
+    The rule is judged by who calls what, so aliases, wrappers, private helpers, copies of a
+    reference's code and other libraries' functions are all caught; a broken rule raises
+    :class:`ReferenceUsed` on leaving the block even if the student's code caught it.
+    ``student``: the student's function, whose names are checked before it runs.
     """
-    saved = [(ref, ref.__code__) for ref in references]
+    name = references[0].__name__ if references else None
+    guard = rules.Guard(name, forbidden=references[1:], student=student)
     _ACTIVE.extend(references)
     try:
-        for ref, _ in saved:
-            ref.__globals__["_ReferenceUsed_"] = ReferenceUsed
-            ref.__code__ = _raise_reference_used.__code__.replace(
-                co_name=ref.__name__, co_qualname=ref.__name__)
-        yield
+        with guard:
+            yield guard
+    except BaseException:
+        guard.verdict()
+        raise
     finally:
-        for ref, code in saved:
-            ref.__code__ = code
         del _ACTIVE[len(_ACTIVE) - len(references):]
+    guard.verdict()
 
 
 def active_forbidden():
@@ -339,12 +333,14 @@ def run_case(student, reference, case, *, name, index=1, total=1, mistakes=(),
              rtol=1e-7, atol=1e-10, forbidden=()):
     """Run one case; raise :class:`ExerciseFailure` with a teaching message if it fails."""
     expected = _call(reference, case)
+    if os.environ.get("COURSE_RECORD_TO"):  # recording a handout (replay.py): every mistake
+        diagnose(mistakes, case, None)        # is answered on this case too
     args = copy.deepcopy(case.args)
     kwargs = copy.deepcopy(case.kwargs)
     with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
         warnings.simplefilter("always")
         try:
-            with forbid(reference, *forbidden):
+            with forbid(reference, *forbidden, student=student):
                 got = student(*args, **kwargs)
         except NotImplementedError as error:
             unwritten = innermost_function(error, name)
@@ -356,6 +352,8 @@ def run_case(student, reference, case, *, name, index=1, total=1, mistakes=(),
                 f"{name} calls {unwritten}, which is not written yet: finish {unwritten} "
                 "first (or write this one without it).") from None
         except ReferenceUsed as error:
+            if len(error.args) > 1:  # the rule's own explanation (rules.py)
+                raise ExerciseFailure(f"{name} {error.args[1]}") from None
             used = _reference_reached(error, name)
             raise ExerciseFailure(
                 f"{name} calls the course's reference implementation (utils.{used}). "

@@ -567,6 +567,9 @@ class Tester:
             cells[-1]["note"] = "; ".join(filter(None, map(notebook.note, exercise.names)))
             stopped.update(exercise.stopped)
             exercise.kill()
+            for name in exercise.names:  # a later test may call it: the course's version
+                if name in self.z.references:
+                    self.z.shell.user_ns[name] = self.z.references[name]
         notes = [notebook.note(n) for n in self.z.answer_ids if n in notebook.duplicates]
         if stopped:
             notes.append(f"cell(s) {', '.join(map(str, sorted(stopped)))} ran longer than "

@@ -213,10 +213,10 @@ def test_checks_reject_the_references_and_calls_to_them():
 
     with pytest.raises(ExerciseFailure, match="calls the course's reference"):
         check_lstm_forward(via_utils, quiet=True)
-    with pytest.raises(ExerciseFailure, match=r"reference implementation \(utils.lstm_step\)"):
-        check_lstm_forward(forward_via_reference_step, quiet=True)
-    with pytest.raises(ExerciseFailure, match="calls the course's reference"):
-        check_lstm_backward(backward_via_reference_forward, quiet=True)
+    # earlier exercises of the notebook may be called, as the grader hands each exercise the
+    # course's versions of the others (06 does the same with dense_backward)
+    check_lstm_forward(forward_via_reference_step, quiet=True)
+    check_lstm_backward(backward_via_reference_forward, quiet=True)
 
 
 def test_an_overflowing_sigmoid_is_reported():

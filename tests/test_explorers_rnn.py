@@ -51,6 +51,22 @@ def test_hidden_states_shows_the_steps_up_to_t():
     assert explorer.last_error is None and "type a word" in explorer.fig.get_suptitle()
 
 
+def test_hidden_states_slider_spans_the_word_so_every_step_moves_the_picture():
+    explorer = er.hidden_states("recurrent")
+    t, play = explorer.controls["t"], explorer.play
+    assert (t.value, t.max, play.max) == (9, 9, 9)  # starts with the whole word shown
+    image = explorer.fig.axes[2].images[0]
+    seen = set()
+    for step in range(t.max, 0, -1):
+        explorer.set(t=step)
+        seen.add(int((~np.ma.getmaskarray(image.get_array())).sum()))
+    assert len(seen) == 9
+    explorer.set(word="dog")
+    assert (t.max, play.max, t.value) == (3, 3, 1) and explorer.last_error is None
+    explorer.set(word="")
+    assert t.max == 1 and explorer.last_error is None
+
+
 def test_hidden_states_has_a_play_button_linked_to_t():
     explorer = er.hidden_states()
     (play,) = _play(explorer)

@@ -56,7 +56,7 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lectures")
     for name in lectures():
         shutil.copytree(LECTURES / name, root / name)
-    with driver.JupyterLab(root, env={"COURSE_WIDGETS_VERIFY": "1"}) as server:
+    with driver.JupyterLab(root, env={"COURSE_WIDGETS_VERIFY": "1", "COURSE_QUICK": "1"}) as server:
         yield server
 
 

@@ -18,7 +18,9 @@ import time
 import numpy as np
 
 from .. import data
+from ..reference.attention import positional_encoding
 from ..reference.gated import lstm_backward, lstm_forward
+from ..reference.losses import cross_entropy_grad, cross_entropy_loss
 from ..reference.transformer import transformer_block, transformer_block_backward
 
 # What every figure of the notebook and the benchmark uses (see the notebook's section 5).
@@ -135,14 +137,8 @@ class CharRNN:
 
 
 def _softmax_xent(Z, targets):
-    """Mean cross-entropy of (M, V) logits against (M,) ids, and its gradient dJ/dZ."""
-    Z = Z - Z.max(axis=1, keepdims=True)
-    logp = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    M = len(targets)
-    loss = -logp[np.arange(M), targets].mean()
-    dZ = np.exp(logp)
-    dZ[np.arange(M), targets] -= 1
-    return loss, dZ / M
+    """Mean cross-entropy of (M, V) logits against (M,) ids, and dJ/dZ (notebook 04's)."""
+    return cross_entropy_loss(Z, targets), cross_entropy_grad(Z, targets)
 
 
 class CharLSTM:
@@ -196,12 +192,6 @@ class CharLSTM:
         return (h, cell), (h @ p["W_hy"] + p["b_y"])[0]
 
 
-def _positions(T, D):
-    """Sinusoidal positional encodings (notebook 10), (T, D)."""
-    angle = np.arange(T)[:, None] / 10000 ** (2 * (np.arange(D) // 2) / D)
-    return np.where(np.arange(D) % 2 == 0, np.sin(angle), np.cos(angle))
-
-
 class CharTransformer:
     """Embedding + positions -> pre-norm transformer blocks (notebook 11), causal -> logits."""
 
@@ -223,7 +213,7 @@ class CharTransformer:
             block["W_o"] /= np.sqrt(2 * n_blocks)  # residual branches start small
             self.params.update({f"{k}.{name}": v for name, v in block.items()})
         self.n_blocks = n_blocks
-        self.pe = _positions(T, D)
+        self.pe = positional_encoding(T, D)
         self.mask = np.tril(np.ones((T, T), dtype=bool))
 
     def _block(self, k):

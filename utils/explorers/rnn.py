@@ -146,12 +146,21 @@ def hidden_states(word="recurrent", t=None):
                 f"the same weights at every step")
         return changed
 
+    length = max(1, len(tokens(word)))
     explorer = Explorer(
         fig, update,
         word=widgets.Text(value=word, description="word", continuous_update=True),
-        t=widgets.IntSlider(value=T_MAX if t is None else t, min=1, max=T_MAX, description="t",
-                            continuous_update=True))
-    return _with_play(explorer, "t")
+        t=widgets.IntSlider(value=length if t is None else min(t, length), min=1, max=length,
+                            description="t", continuous_update=True))
+    _with_play(explorer, "t")
+
+    def fit_slider(change):  # the slider spans the word: every step of it moves something
+        length = max(1, len(tokens(change["new"])))
+        explorer.play.max = length
+        explorer.controls["t"].max = length
+
+    explorer.controls["word"].observe(fit_slider, names="value")
+    return explorer
 
 
 # --- 07: how long does the state remember an input? -------------------------------------------

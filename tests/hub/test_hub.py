@@ -316,6 +316,13 @@ def _whole_loop(timings, started):
         for user in hub.students:  # a student's utils: the published files, not the repository
             where = hub.as_user(user, ENV / "bin/python", "-c", "import utils; print(utils.__file__)")
             assert where.stdout.startswith(hub.settings["student_files"]), where.stdout
+        # and it holds no answer of the released notebook: the reference computes nothing new
+        call = ("import numpy as np, utils; "
+                "print(utils.perceptron_forward(np.full((2, 3), 0.123), np.ones(3), 0.5, np.tanh))")
+        student = hub.as_user(hub.students[0], ENV / "bin/python", "-c", call, check=False)
+        assert student.returncode != 0, f"the students' utils answers 01: {student.stdout}"
+        course = hub.as_instructor(ENV / "bin/python", "-c", call, check=False)
+        assert course.returncode == 0, course.stderr  # the same call works in the course's utils
         published = Path(hub.settings["student_files"])  # what every student can read
         assert not (published / "deep-learning-course" / "solutions").exists()
         hidden = _hidden_test_lines()

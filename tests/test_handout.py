@@ -20,18 +20,22 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("handout")]
 A = "02_activation_functions"
 
 
-@pytest.fixture(scope="module")
-def handout(tmp_path_factory):
+def _bundle(tmp_path_factory, assignment):
     import subprocess
     import sys
 
     out = tmp_path_factory.mktemp("bundle") / "handout.zip"
-    subprocess.run([sys.executable, "-m", "autograder", "bundle", A, "--out", str(out)],
+    subprocess.run([sys.executable, "-m", "autograder", "bundle", assignment, "--out", str(out)],
                    cwd=ROOT, check=True, capture_output=True, timeout=1800)
     root = tmp_path_factory.mktemp("student")
     with zipfile.ZipFile(out) as archive:
         archive.extractall(root)
     return root / "deep-learning-course"
+
+
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory):
+    return _bundle(tmp_path_factory, A)
 
 
 def _texts(root):
@@ -69,12 +73,31 @@ def test_no_answer_is_handed_out(handout):
             assert "np.exp" not in ast.unparse(node), "the checks' own sigmoid/tanh shipped"
 
 
-def _run(handout, nb):
+def _answered(handout, assignment):
+    nb = read_notebook(handout / "lectures" / assignment / f"{assignment}.ipynb")
+    solution = answers(read_notebook(ROOT / "solutions" / assignment / f"{assignment}.ipynb"))
+    for grade_id, cell in answers(nb).items():
+        cell["source"] = strip_markers("".join(solution[grade_id]["source"]))
+    return nb
+
+
+def test_the_first_lecture_passes_answered_from_its_handout(tmp_path_factory):
+    """01's checks hand the student's function course activations of later notebooks as ``g``
+    (sigmoid, 02): withheld, they are replaying stubs, and the rule lets them replay."""
+    first = "01_perceptron"
+    handout = _bundle(tmp_path_factory, first)
+    nb = _run(handout, _answered(handout, first), first)
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert not errors(cell), (cell["source"], errors(cell))
+
+
+def _run(handout, nb, assignment=A):
     env = {**os.environ, "PYTHONPATH": str(handout)}
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        return execute(nb, handout / "lectures" / A)
+        return execute(nb, handout / "lectures" / assignment)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -95,10 +118,7 @@ def test_the_lecture_runs_blank_from_the_handout(handout):
 
 
 def test_the_lecture_checks_and_diagnoses_answers_from_the_handout(handout):
-    nb = read_notebook(handout / "lectures" / A / f"{A}.ipynb")
-    solution = answers(read_notebook(ROOT / "solutions" / A / f"{A}.ipynb"))
-    for grade_id, cell in answers(nb).items():
-        cell["source"] = strip_markers("".join(solution[grade_id]["source"]))
+    nb = _answered(handout, A)
     answers(nb)["sigmoid_grad"]["source"] = ("import numpy as np\ndef sigmoid_grad(z):\n"
                                              "    s = sigmoid(z)\n    return s * (1 + s)\n")
     nb = _run(handout, nb)

@@ -59,6 +59,10 @@ _UTILS = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _ENGINE = {os.path.join(_UTILS, *f) for f in (
     ("exercises", "checking.py"), ("exercises", "rules.py"), ("exercises", "__init__.py"),
     ("__init__.py",), ("contract.py",), ("reference", "__init__.py"), ("reference", "shapes.py"))}
+# A handout's replaying stubs pass through replay.call to the original they stand for: looked
+# through like numpy, so the stub, not the plumbing, is judged (a stub handed in as ``g`` may
+# run its own original).
+_REPLAY = os.path.join(_UTILS, "exercises", "replay.py")
 _GRADER = os.path.join(os.path.dirname(_UTILS.rstrip(os.sep)), "autograder") + os.sep
 _NUMPY = os.path.dirname(np.__file__) + os.sep
 _SITE = tuple({p + os.sep for p in (sysconfig.get_paths()["purelib"],
@@ -83,6 +87,8 @@ def kind_of(filename):
         path = filename if filename.startswith("<") else os.path.abspath(filename)
         if path in _ENGINE or path.startswith(_GRADER):
             kind = "engine"
+        elif path == _REPLAY:
+            kind = "library"
         elif path.startswith(_UTILS):
             kind = "course"
         elif path.startswith(_NUMPY) or path.startswith("<frozen"):

@@ -121,6 +121,16 @@ def _is_reference(fn, reference):
     return False
 
 
+def refuse_reference(student, reference, name=None):
+    """Fail when the function handed in is the course's reference itself (or wraps its code)."""
+    name = name or reference.__name__
+    if _is_reference(student, reference):
+        raise ExerciseFailure(
+            f"{name} is the course's reference implementation (utils.{name}), so there is "
+            "nothing of yours to check yet. Writing it with numpy is the exercise; only your "
+            "own version earns points.")
+
+
 # --- showing a failure: the message, then the student's own lines --------------------------
 
 _BOLD_RED, _BOLD, _RESET = "\x1b[1;31m", "\x1b[1m", "\x1b[0m"
@@ -410,11 +420,7 @@ def check_function(student, reference, cases, *, name=None, mistakes=(), rtol=1e
     name = name or reference.__name__
     if not callable(student):
         raise ExerciseFailure(f"{name} should be a function, got {type(student).__name__}")
-    if _is_reference(student, reference):
-        raise ExerciseFailure(
-            f"{name} is the course's reference implementation (utils.{name}), so there is "
-            "nothing of yours to check yet. Writing it with numpy is the exercise; only your "
-            "own version earns points.")
+    refuse_reference(student, reference, name)
     for i, case in enumerate(cases, 1):
         run_case(student, reference, case, name=name, index=i, total=len(cases),
                  mistakes=mistakes, rtol=rtol, atol=atol, forbidden=forbidden)

@@ -16,7 +16,7 @@ from ..reference import language_model as ref
 from ..reference.backprop import dense_backward
 from ..reference.rnn import embed, rnn_backward, rnn_forward
 from .checking import (Case, ExerciseFailure, Mistake, ReferenceUsed, check_function,
-                       check_gradient_against_numeric, diagnose, forbid)
+                       check_gradient_against_numeric, diagnose, forbid, refuse_reference)
 from .gradcheck import numerical_gradient
 
 DRAWS = 40  # draws compared per case, from one generator
@@ -136,6 +136,7 @@ def check_sample_next(student, *, seed=0, n_random=3, quiet=False):
     """Check sample_next(logits, temperature, rng): 40 draws in a row per case."""
     if not callable(student):
         raise ExerciseFailure(f"sample_next should be a function, got {type(student).__name__}")
+    refuse_reference(student, ref.sample_next)  # before the wrapper below hides it
     _check_returns_int(student)
     _check_temperature_zero(student)
     mistakes = [Mistake(m.hint, _repeat(m.fn)) for m in SAMPLE_MISTAKES]

@@ -182,7 +182,8 @@ RULE = {
                             "def sigmoid(*args, **kwargs):\n    return _replay_.call("
                             "'utils.reference.activations.sigmoid', None, args, kwargs)\n", 0),
     "pastes_reference": ("06_backpropagation", "mlp_loss_and_grads",
-                         "import numpy as np\nfrom utils.reference.backprop import *\n"
+                         "import numpy as np\nfrom utils.reference.backprop import (activation_pair,"
+                         " check_mlp_inputs, check_shape)\n"
                          + inspect.getsource(utils.mlp_loss_and_grads).replace(
                              "params", "weights").replace("dZ1", "delta"), 0),
     "copies_classmate": ("06_backpropagation", "mlp_loss_and_grads",  # own numpy: graded,

@@ -85,8 +85,8 @@ def generation_explorer(generate, prompt="JULIET:\n", temperature=0.8):
     ax.set_axis_off()
     text = ax.text(0.0, 1.0, "", va="top", ha="left", family="monospace", fontsize=8.5,
                    transform=ax.transAxes, parse_math=False)  # generated text may hold "$"
-    caption = ax.text(1.0, 0.0, "", va="bottom", ha="right", fontsize=8, color="0.4",
-                      transform=ax.transAxes)
+    caption = ax.text(0.0, 0.0, "", va="bottom", ha="left", fontsize=8, color="0.4",
+                      transform=ax.transAxes)  # left: the right corner is mark_reference's
     texts = {}
 
     def update(prompt, temperature):

@@ -338,7 +338,7 @@ def _lm_batch(rng):
 def _lm_step_ours(model, inputs, targets):
     from utils.experiments.language_model import Adam, clipped
 
-    opt = Adam(model.params)
+    opt = Adam(model.params, lr=2e-3)
 
     def ours():
         loss, grads = model.loss_and_grads(inputs, targets)

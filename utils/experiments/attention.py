@@ -30,6 +30,9 @@ from threadpoolctl import threadpool_limits
 from ..reference.losses import softmax
 from ..reference.optim import init_weights
 from ..reference.rnn import clip_by_global_norm, rnn_backward, rnn_forward
+from .adam import Adam
+
+NOTEBOOKS = ("10_attention",)  # what the learning benchmark runs this module for
 
 V_SYMBOLS = 10  # the alphabet
 T_SEQ = 8  # sequence length
@@ -52,28 +55,6 @@ def test_set(n=N_TEST, T=T_SEQ, V=V_SYMBOLS, seed=12345):
 
 
 # --- shared pieces -----------------------------------------------------------------------------
-
-class Adam:
-    """Adam (Kingma & Ba): a step per parameter scaled by running averages of its gradient.
-
-        m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2
-        w <- w - lr * m_hat / (sqrt(v_hat) + eps),   m_hat, v_hat: m, v / (1 - b^t)
-    """
-
-    def __init__(self, params, lr=1e-2, b1=0.9, b2=0.999, eps=1e-8):
-        self.lr, self.b1, self.b2, self.eps, self.t = lr, b1, b2, eps, 0
-        self.m = {k: np.zeros_like(v) for k, v in params.items()}
-        self.v = {k: np.zeros_like(v) for k, v in params.items()}
-
-    def step(self, params, grads):
-        self.t += 1
-        c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
-        for k, g in grads.items():
-            self.m[k] = self.b1 * self.m[k] + (1 - self.b1) * g
-            self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * g * g
-            params[k] = params[k] - self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2)
-                                                                    + self.eps)
-
 
 def _cross_entropy(logits, targets):
     """Mean cross-entropy over every position and its gradient; logits (N, T, V)."""
@@ -175,7 +156,7 @@ def train_attention(attention, backward, positional_encoding, steps=STEPS, batch
             tokens, targets = reversal_batch(batch, rng)
             loss, grads = attention_loss_and_grads(params, tokens, targets, attention,
                                                    backward, PE)
-            adam.step(params, grads)
+            adam.step(grads)
             losses.append(loss)
             progress(step, np.mean(losses[-50:]))
 
@@ -232,7 +213,7 @@ def train_rnn(steps=STEPS, batch=BATCH, lr=1e-2, clip=5.0, seed=0, show=True):
             tokens, targets = reversal_batch(batch, rng)
             loss, grads = rnn_loss_and_grads(params, tokens, targets)
             grads, _ = clip_by_global_norm(grads, clip)
-            adam.step(params, grads)
+            adam.step(grads)
             losses.append(loss)
             progress(step, np.mean(losses[-50:]))
 

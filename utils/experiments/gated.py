@@ -24,6 +24,8 @@ import numpy as np
 
 import utils
 
+from .adam import Adam
+
 NOTEBOOKS = ("09_lstm_gru",)
 BASELINE = 1.0 / 6.0  # MSE of always answering 1: Var(u1 + u2) = 2 * (1/12)
 
@@ -128,27 +130,6 @@ def rnn_model():
     return predict, loss_and_grads
 
 
-class Adam:
-    """Adam (Kingma & Ba, 2015) on a dict of arrays: per-entry steps scaled by running
-    estimates of the gradient's mean and mean square."""
-
-    def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
-        self.m = {k: np.zeros_like(v) for k, v in params.items()}
-        self.v = {k: np.zeros_like(v) for k, v in params.items()}
-        self.t = 0
-
-    def step(self, params, grads):
-        self.t += 1
-        c1, c2 = 1 - self.beta1 ** self.t, 1 - self.beta2 ** self.t
-        out = {}
-        for k, p in params.items():
-            self.m[k] = self.beta1 * self.m[k] + (1 - self.beta1) * grads[k]
-            self.v[k] = self.beta2 * self.v[k] + (1 - self.beta2) * grads[k] ** 2
-            out[k] = p - self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)
-        return out
-
-
 def mse(predict, params, X, y):
     return float(np.mean((predict(params, X)[0] - y) ** 2))
 
@@ -169,6 +150,7 @@ def train(model, params, T, steps, batch=64, lr=1e-2, clip=1.0, seed=0, test=Non
     """
     predict, loss_and_grads = model
     rng = np.random.default_rng(seed)
+    params = {k: np.array(v, dtype=float) for k, v in params.items()}  # the caller's stay
     optimiser = Adam(params, lr)
     history = {"step": [], "loss": [], "test_mse": [], "grad_norm": [], "seconds": 0.0}
     losses = []
@@ -178,7 +160,7 @@ def train(model, params, T, steps, batch=64, lr=1e-2, clip=1.0, seed=0, test=Non
         X, y = adding_problem(batch, T, rng)
         loss, grads = loss_and_grads(params, X, y)
         grads, norm = utils.clip_by_global_norm(grads, clip)
-        params = optimiser.step(params, grads)
+        optimiser.step(grads)
         losses.append(loss)
         history["grad_norm"].append(norm)
         step += 1

@@ -22,10 +22,12 @@ from ..reference.attention import positional_encoding
 from ..reference.gated import lstm_backward, lstm_forward
 from ..reference.losses import cross_entropy_grad, cross_entropy_loss
 from ..reference.transformer import transformer_block, transformer_block_backward
+from .adam import Adam
 
 # What every figure of the notebook and the benchmark uses (see the notebook's section 5).
 NOTEBOOKS = ("12_language_model",)
 BATCH, CONTEXT = 32, 64
+LR = 2e-3  # Adam's step size for every model here
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -52,35 +54,6 @@ def prompt_ids(prompt, vocab):
 
 
 # --- optimisation ----------------------------------------------------------------------------
-
-class Adam:
-    """Adam (Kingma & Ba, 2015) on a dict of arrays, updated in place.
-
-        m <- b1 m + (1 - b1) g          v <- b2 v + (1 - b2) g^2
-        w <- w - lr * m_hat / (sqrt(v_hat) + eps),   m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
-
-    Each weight gets its own step size: large where its gradients have been small and steady,
-    small where they are large or noisy, which suits embeddings and recurrent weights whose
-    gradients differ by orders of magnitude.
-    """
-
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8):
-        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
-        self.m = {k: np.zeros_like(v) for k, v in params.items()}
-        self.v = {k: np.zeros_like(v) for k, v in params.items()}
-
-    def step(self, grads):
-        self.t += 1
-        b1, b2 = self.betas
-        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t  # m and v start at 0: unbias them
-        for k, g in grads.items():
-            m, v = self.m[k], self.v[k]
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            self.params[k] -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
-
 
 def clipped(grads, max_norm):
     """Gradients scaled to global L2 norm ``max_norm`` at most (notebook 08), and the norm."""
@@ -293,7 +266,7 @@ def seconds(full):
     return 2.0 if quick() else float(full)
 
 
-def train(model, ids, *, seconds=None, steps=None, lr=2e-3, clip=5.0, batch=BATCH,
+def train(model, ids, *, seconds=None, steps=None, lr=LR, clip=5.0, batch=BATCH,
           length=CONTEXT, seed=0, every=None, callback=None, clock=time.perf_counter,
           optimizer=None):
     """Adam with global-norm clipping on random windows until ``seconds`` or ``steps`` run out.
@@ -334,7 +307,7 @@ def race(model, train_ids, heldout_ids, vocab, sample_next, *, seconds, checkpoi
     """
     if quick():
         checkpoints, sample_length, windows_scored = 2, 60, 32
-    opt = Adam(model.params)
+    opt = Adam(model.params, lr=LR)
     times, nats, texts = [0.0], [heldout_nats(model, heldout_ids, max_windows=windows_scored)], []
     texts.append((0.0, generate(model, sample_next, vocab, "\n", sample_length, 0.8)))
     done, steps = 0.0, 0
@@ -395,7 +368,7 @@ def learning_results(quick=False, models=("char-RNN", "char-LSTM", "transformer"
     scale = 1 / 60 if quick else 1.0
     for name in models:
         model = builders[name]()
-        opt, done = Adam(model.params), 0.0
+        opt, done = Adam(model.params, lr=LR), 0.0
         marks = (120, 300) if name == "char-RNN" else (300,)
         with threadpool_limits(1):
             for mark in marks:

@@ -47,6 +47,7 @@ from PIL import Image
 
 _LIVE = []  # weak references to every Explorer, in creation order (for benchmarks)
 _PIXELATED = "image-rendering:crisp-edges;image-rendering:pixelated"  # as the SVG renderer writes
+_SCOPED_STYLE = '<style type="text/css">.course-figure *{'
 _NO_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}
 
 
@@ -264,15 +265,16 @@ def _drawn_by(ax):
 
 
 def _without(fig, artists):
-    """The figure drawn by Agg without ``artists`` (hidden for the draw): RGBA pixels."""
-    shown = [(a, a.get_visible()) for a in artists]
+    """The figure drawn by Agg without ``artists``: RGBA pixels. They are set ``animated``
+    for the draw, as blitting does (hidden, they would not be laid out: a title moves)."""
+    animated = [(a, a.get_animated()) for a in artists]
     try:
-        for a, _ in shown:
-            a.set_visible(False)
+        for a, _ in animated:
+            a.set_animated(True)
         FigureCanvasAgg.draw(fig.canvas)
     finally:
-        for a, visible in shown:
-            a.set_visible(visible)
+        for a, before in animated:
+            a.set_animated(before)
     return np.asarray(fig.canvas.buffer_rgba()).copy()
 
 
@@ -299,7 +301,8 @@ def _svg(fig, artists):
     try:
         for a, _ in images:
             a.set_interpolation("none")
-        w, h = fig.get_size_inches() * 72
+        # in points, the size of the figure's whole pixels (as Agg's, flipped from its height)
+        w, h = width * 72 / dpi, height * 72 / dpi
         renderer = RendererSVG(w, h, out, image_dpi=dpi, metadata=_NO_METADATA)
         for a in artists:
             a.draw(renderer)
@@ -313,6 +316,7 @@ def _svg(fig, artists):
     markup = "".join(part + ("" if i == len(smooth) or smooth[i] else _PIXELATED)
                      for i, part in enumerate(markup))
     markup = markup[markup.index("<svg"):]  # from "<svg": no XML prolog inside a page
+    markup = markup.replace("<style type=\"text/css\">*{", _SCOPED_STYLE, 1)  # not the page's
     svg = markup.replace(
         "<svg ", f'<svg style="position:absolute;left:0;top:0;{size}" ', 1)
     return f'<div style="position:relative;{size};line-height:0;contain:strict">{svg}</div>'

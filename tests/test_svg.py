@@ -147,3 +147,23 @@ def test_the_svg_style_applies_to_the_figure_only():
     rules = "".join(s.text for s in svg.iter(f"{SVG}style"))
     assert rules and all(rule.strip().startswith(".course-figure")
                          for rule in rules.split("}") if rule.strip())
+
+
+def test_each_image_keeps_its_own_look_when_another_is_hidden():
+    fig, ax = figure()
+    hidden = ax.imshow(np.zeros((4, 4)), extent=(0, 1, 0, 1), interpolation="bilinear")
+    hidden.set_visible(False)
+    blocks = ax.imshow(np.zeros((5, 5)), extent=(0, 0.5, 0, 1), interpolation="nearest")
+    smooth = ax.imshow(np.zeros((6, 6)), extent=(0.5, 1, 0, 1), interpolation="bilinear")
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+
+    def update(a):
+        for image in (hidden, blocks, smooth):
+            image.set_data(np.full(image.get_array().shape, a))
+        return hidden, blocks, smooth
+
+    explorer = Explorer(fig, update, a=slider(0.5, 0, 1))
+    (_, svg), = layers(explorer)
+    looks = {p.get("width"): "pixelated" in p.get("style", "") for p in svg.iter(f"{SVG}image")}
+    assert looks == {"5": True, "6": False}
+    assert smooth.get_gid() is None  # given back after the draw

@@ -28,6 +28,7 @@ Works the same with or without ``%matplotlib widget``: the figure never goes thr
 Errors in ``update`` are shown under the figure instead of vanishing into the browser's log.
 """
 import io
+import re
 import time
 import traceback
 import weakref
@@ -294,13 +295,16 @@ def _svg(fig, artists):
     width, height = fig.canvas.get_width_height()
     dpi, out = fig.dpi, io.StringIO()
     # images go at their data size, for the browser to scale: what matplotlib's SVG renderer
-    # does with interpolation "none" (pixelated; smoothed below where Agg would smooth)
-    images = [(a, a.get_interpolation()) for a in artists if isinstance(a, AxesImage)]
-    smooth = [_smooth(a) for a, _ in images]
+    # does with interpolation "none" (pixelated; the ones Agg smooths are smoothed, below)
+    images = [(a, a.get_interpolation(), a.get_gid()) for a in artists
+              if isinstance(a, AxesImage)]
+    smooth = [f"course-smooth-{i}" for i, (a, _, _) in enumerate(images) if _smooth(a)]
     fig.dpi = 72  # the SVG renderer works in points, as savefig(format="svg") draws
     try:
-        for a, _ in images:
+        for i, (a, _, _) in enumerate(images):
             a.set_interpolation("none")
+            if f"course-smooth-{i}" in smooth:
+                a.set_gid(f"course-smooth-{i}")  # the id of its <image>
         # in points, the size of the figure's whole pixels (as Agg's, flipped from its height)
         w, h = width * 72 / dpi, height * 72 / dpi
         renderer = RendererSVG(w, h, out, image_dpi=dpi, metadata=_NO_METADATA)
@@ -309,12 +313,13 @@ def _svg(fig, artists):
         renderer.finalize()
     finally:
         fig.dpi = dpi
-        for a, interpolation in images:
+        for a, interpolation, gid in images:
             a.set_interpolation(interpolation)
+            a.set_gid(gid)
     size = f"width:{width}px;height:{height}px"
-    markup = out.getvalue().split(_PIXELATED)
-    markup = "".join(part + ("" if i == len(smooth) or smooth[i] else _PIXELATED)
-                     for i, part in enumerate(markup))
+    markup = out.getvalue()
+    for gid in smooth:
+        markup = re.sub(f'(<image [^>]*id="{gid}"[^>]*?) style="{_PIXELATED}"', r"\1", markup)
     markup = markup[markup.index("<svg"):]  # from "<svg": no XML prolog inside a page
     markup = markup.replace("<style type=\"text/css\">*{", _SCOPED_STYLE, 1)  # not the page's
     svg = markup.replace(

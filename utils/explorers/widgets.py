@@ -196,7 +196,7 @@ class Explorer:
         height, width = np.asarray(background).shape[:2]
         size = {"width": f"{width}px", "height": f"{height}px"}
         self._background.value = _png(background)
-        self._layers = []
+        old, self._layers = self._layers, []
         for moving, artists in runs:
             if moving:
                 widget = widgets.HTML(layout=_stacked(**size))
@@ -207,6 +207,8 @@ class Explorer:
         for layer in (self._background, self.view):
             layer.layout.width, layer.layout.height = size["width"], size["height"]
         self.view.children = [self._background] + [widget for *_, widget in self._layers]
+        for *_, widget in old:
+            widget.close()  # no longer shown
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

@@ -29,8 +29,9 @@ def shown(explorer):
 
 
 def moving(explorer):
-    """The layers that change on a move (HTML: matplotlib's SVG of the moving artists)."""
-    return [child.value for child in explorer.view.children if isinstance(child, widgets.HTML)]
+    """The moving layer: one ``<svg>`` (matplotlib's, of the moving artists) in a ``<div>``."""
+    return [child.value for child in explorer.view.children
+            if isinstance(child, widgets.HTML) and child.value.startswith("<div")]
 
 
 def pixels(png):
@@ -98,13 +99,11 @@ def test_update_is_called_with_the_controls_values_and_its_artists_are_shown():
 def test_a_move_resends_only_the_moving_artists():
     fig, update = sandwich()
     explorer = Explorer(fig, update, a=slider(1.0, 0, 3))
-    before = shown(explorer)
+    before, layer = shown(explorer), moving(explorer)
     explorer.set(a=2.0)
-    after = shown(explorer)
-    changed = [b != a for b, a in zip(before, after)]
-    kinds = [isinstance(c, widgets.HTML) for c in explorer.view.children]
-    assert changed == kinds  # the background and the static layers are sent once
-    assert any(kinds) and not kinds[0]
+    changed = [b != a for b, a in zip(before, shown(explorer))]
+    assert sum(changed) == 1  # one message: the background and static pictures are sent once
+    assert moving(explorer) != layer and moving(explorer)[0] in shown(explorer)
     assert [how for *_, how in explorer.timings] == ["background", "moved"]
 
 
@@ -118,12 +117,15 @@ def test_the_stack_equals_a_full_redraw_after_every_move():
 
 
 def test_static_artists_drawn_above_a_moving_one_stay_above_it():
-    """The points and the legend over the moving image are a layer of their own above it:
-    without it the image (alpha 0.5) would veil them."""
+    """The points over the moving image are drawn once, and placed between the image and the
+    moving line: without it the image (alpha 0.5) would veil them."""
     fig, update = sandwich()
     explorer = Explorer(fig, update, a=slider(1.0, 0, 3))
-    kinds = ["svg" if isinstance(c, widgets.HTML) else "png" for c in explorer.view.children]
-    assert kinds[:3] == ["png", "svg", "png"], kinds  # background, image, points above it
+    (svg,) = moving(explorer)
+    image, points, line = (svg.index(s) for s in ("<image", "<use xlink:href=", "#000000"))
+    assert image < points < line
+    used = svg[points:].split('"')[1]  # the static picture, defined once in the page
+    assert any(f'id="{used[1:]}"' in layer for layer in shown(explorer)[1:])
     assert_same_picture(explorer)
 
 
@@ -155,7 +157,7 @@ def test_an_update_returning_none_gets_a_full_redraw_per_move():
     explorer = Explorer(fig, lambda a: line.set_ydata([0, a]), a=slider(0.5, 0, 1))
     first = shown(explorer)
     explorer.set(a=0.9)
-    assert len(explorer.view.children) == 1  # one picture, the whole figure
+    assert moving(explorer) == []  # one picture, the whole figure
     assert shown(explorer) != first and explorer.timings[-1][2] == "full"
     assert np.array_equal(pixels(shown(explorer)[0]), pixels(explorer.png()))
 

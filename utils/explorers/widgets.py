@@ -16,10 +16,11 @@ How a move reaches the screen is matplotlib's blitting: ``update`` returns the a
 moved; the rest of the figure is drawn once, by Agg, as one PNG (the background), and each
 move sends only the moving artists, drawn by matplotlib's own SVG renderer over it (a few kB
 the browser paints in the same frame as a text label; images at their data size, scaled by
-the browser). The browser stacks the layers in one place, in the order a full redraw draws
-them: what is drawn above a moving artist in its axes (data points over a moving image, a
-legend over a moving line) is a transparent PNG layer above it, drawn once. So the stack
-looks as a full redraw would (the browser tests compare them pixel by pixel). The figure
+the browser), in the order a full redraw draws them: what is drawn above a moving artist in
+its axes (data points over a moving image, a legend over a moving line) is a transparent PNG
+drawn once, defined once in the page, and placed above it in the SVG (a ``<use>``). So the
+stack looks as a full redraw would (the browser tests compare them pixel by pixel), and a
+move is one message. The figure
 keeps the layout of its first draw, and ``update`` keeps axis limits fixed (the background's
 ticks would be wrong otherwise). An ``update`` that returns None gets a full redraw (one PNG)
 on every move: correct, slower.
@@ -27,7 +28,10 @@ on every move: correct, slower.
 Works the same with or without ``%matplotlib widget``: the figure never goes through pyplot.
 Errors in ``update`` are shown under the figure instead of vanishing into the browser's log.
 """
+import base64
 import io
+import itertools
+import os
 import re
 import time
 import traceback
@@ -46,6 +50,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from PIL import Image
 
+_IDS = itertools.count()
 _LIVE = []  # weak references to every Explorer, in creation order (for benchmarks)
 _PIXELATED = "image-rendering:crisp-edges;image-rendering:pixelated"  # as the SVG renderer writes
 _SCOPED_STYLE = '<style type="text/css">.course-figure *{'
@@ -90,7 +95,7 @@ class Explorer:
 
     Attributes:
         widget: the ``VBox`` shown in the notebook (controls, figure, error area).
-        view: the figure's widget: the background PNG and the layers over it.
+        view: the figure's widget: the background PNG and one ``<svg>`` over it.
         last_error: the traceback text of the latest failed update, or None.
         last_update_ms: kernel time of the latest move (``update``, drawing and sending), ms.
         timings: the latest moves' ``(update_ms, total_ms, how)``; ``how`` is "moved" (the
@@ -106,11 +111,16 @@ class Explorer:
         self.last_error = self.last_update_ms = None
         self.timings = deque(maxlen=500)
         self._moving = None  # every artist update() returned so far (None: not known yet)
-        self._layers = []  # [(moving?, artists, widget)] above the background, in draw order
+        self._runs = []  # [(moving?, artists, pixels of a static run)] over the background
         self._background = widgets.Image(format="png", layout=_stacked())
-        self.view = widgets.GridBox([self._background], layout=widgets.Layout(
-            grid_template_areas='"f"', overflow="hidden"))
+        self._layer = widgets.HTML(layout=_stacked())  # one <svg>: the runs, in order
+        self._defs = widgets.HTML(layout=_stacked(width="0", height="0"))  # static runs
+        self._defs.add_class("course-defs")  # draws nothing itself: only used by the <svg>
+        self.view = widgets.GridBox([self._background, self._layer, self._defs],
+                                    layout=widgets.Layout(grid_template_areas='"f"',
+                                                          overflow="hidden"))
         self.view.add_class("course-figure")
+        self._id = f"course-{next(_IDS)}-{os.urandom(3).hex()}"  # page-wide ids of its defs
         for control in controls.values():
             control.observe(lambda change: self.refresh(), names="value")
         box = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
@@ -141,14 +151,13 @@ class Explorer:
         renderer = RendererAgg(width, height, self.fig.dpi)
         pixels = np.asarray(renderer.buffer_rgba())
         pixels[:] = np.asarray(Image.open(io.BytesIO(self._background.value)).convert("RGBA"))
-        for moving, artists, widget in self._layers:
+        for moving, artists, layer in self._runs:
             if moving:
                 for a in artists:
                     a.draw(renderer)
             else:
-                layer = Image.open(io.BytesIO(widget.value)).convert("RGBA")
                 under = Image.fromarray(pixels.copy())
-                pixels[:] = np.asarray(Image.alpha_composite(under, layer))
+                pixels[:] = np.asarray(Image.alpha_composite(under, Image.fromarray(layer)))
         return pixels.copy()
 
     def refresh(self):
@@ -175,6 +184,7 @@ class Explorer:
             self._moving = None
             FigureCanvasAgg.draw(self.fig.canvas)
             self._stack(self.fig.canvas.buffer_rgba(), [])
+            self._layer.value = ""
             return "full"
         moved = set(_artists(moved))
         how = "moved"
@@ -186,29 +196,19 @@ class Explorer:
             runs = layers(self.fig, self._moving)
             self._stack(_without(self.fig, [a for _, run in runs for a in run]), runs)
             how = "background"
-        for moving, artists, widget in self._layers:
-            if moving:
-                widget.value = _svg(self.fig, artists)
+        self._layer.value = _svg(self.fig, self._runs, self._id)
         return how
 
     def _stack(self, background, runs):
-        """Show ``background`` (RGBA pixels) under ``runs`` (see :func:`layers`)."""
+        """Show ``background`` (RGBA pixels) under ``runs`` (see :func:`layers`): the static
+        runs are drawn now, once, and defined in the page for the moving layer to use."""
         height, width = np.asarray(background).shape[:2]
-        size = {"width": f"{width}px", "height": f"{height}px"}
         self._background.value = _png(background)
-        old, self._layers = self._layers, []
-        for moving, artists in runs:
-            if moving:
-                widget = widgets.HTML(layout=_stacked(**size))
-            else:
-                widget = widgets.Image(value=_png(_drawn_alone(self.fig, artists)),
-                                       format="png", layout=_stacked(**size))
-            self._layers.append((moving, artists, widget))
-        for layer in (self._background, self.view):
-            layer.layout.width, layer.layout.height = size["width"], size["height"]
-        self.view.children = [self._background] + [widget for *_, widget in self._layers]
-        for *_, widget in old:
-            widget.close()  # no longer shown
+        self._runs = [(moving, artists, None if moving else _drawn_alone(self.fig, artists))
+                      for moving, artists in runs]
+        self._defs.value = _defs(self.fig, self._runs, self._id)
+        for layer in (self._background, self._layer, self.view):
+            layer.layout.width, layer.layout.height = f"{width}px", f"{height}px"
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -286,21 +286,24 @@ def _drawn_alone(fig, artists):
     renderer = RendererAgg(*fig.canvas.get_width_height(), fig.dpi)
     for a in artists:
         a.draw(renderer)
-    return np.asarray(renderer.buffer_rgba())
+    return np.asarray(renderer.buffer_rgba()).copy()
 
 
-def _svg(fig, artists):
-    """``artists`` drawn by matplotlib's SVG renderer, as an ``<svg>`` element the size of the
-    figure's pixels (transparent elsewhere), to lay over the background."""
-    if not artists:
+def _svg(fig, runs, prefix):
+    """The runs over the background as one ``<svg>`` the size of the figure's pixels: the
+    moving artists drawn by matplotlib's SVG renderer, each static run where it goes in the
+    stack (a ``<use>`` of its picture, see :func:`_defs`)."""
+    if not runs:
         return ""
     width, height = fig.canvas.get_width_height()
     dpi, out = fig.dpi, io.StringIO()
+    artists = [a for moving, run, _ in runs if moving for a in run]
     # images go at their data size, for the browser to scale: what matplotlib's SVG renderer
     # does with interpolation "none" (pixelated; the ones Agg smooths are smoothed, below)
     images = [(a, a.get_interpolation(), a.get_gid()) for a in artists
               if isinstance(a, AxesImage)]
     smooth = [f"course-smooth-{i}" for i, (a, _, _) in enumerate(images) if _smooth(a)]
+    uses = []  # (where in the markup, a static run's <use>)
     fig.dpi = 72  # the SVG renderer works in points, as savefig(format="svg") draws
     try:
         for i, (a, _, _) in enumerate(images):
@@ -308,25 +311,49 @@ def _svg(fig, artists):
             if f"course-smooth-{i}" in smooth:
                 a.set_gid(f"course-smooth-{i}")  # the id of its <image>
         # in points, the size of the figure's whole pixels (as Agg's, flipped from its height)
-        w, h = width * 72 / dpi, height * 72 / dpi
-        renderer = RendererSVG(w, h, out, image_dpi=dpi, metadata=_NO_METADATA)
-        for a in artists:
-            a.draw(renderer)
+        renderer = RendererSVG(width * 72 / dpi, height * 72 / dpi, out, image_dpi=dpi,
+                               metadata=_NO_METADATA)
+        for k, (moving, run, _) in enumerate(runs):
+            if not moving:  # between two artists every element written is closed
+                uses.append((out.tell(), f'<use xlink:href="#{prefix}-{k}"/>\n'))
+            for a in run if moving else ():
+                a.draw(renderer)
         renderer.finalize()
     finally:
         fig.dpi = dpi
         for a, interpolation, gid in images:
             a.set_interpolation(interpolation)
             a.set_gid(gid)
-    size = f"width:{width}px;height:{height}px"
     markup = out.getvalue()
+    for at, use in reversed(uses):
+        markup = markup[:at] + use + markup[at:]
     for gid in smooth:
         markup = re.sub(f'(<image [^>]*id="{gid}"[^>]*?) style="{_PIXELATED}"', r"\1", markup)
     markup = markup[markup.index("<svg"):]  # from "<svg": no XML prolog inside a page
     markup = markup.replace("<style type=\"text/css\">*{", _SCOPED_STYLE, 1)  # not the page's
-    svg = markup.replace(
-        "<svg ", f'<svg style="position:absolute;left:0;top:0;{size}" ', 1)
+    size = f"width:{width}px;height:{height}px"
+    svg = markup.replace("<svg ", f'<svg style="position:absolute;left:0;top:0;{size}" ', 1)
     return f'<div style="position:relative;{size};line-height:0;contain:strict">{svg}</div>'
+
+
+def _defs(fig, runs, prefix):
+    """The static runs' pictures, cropped to what they draw, as ``<image>``s (ids
+    ``{prefix}-{k}``, in the moving layer's units: points) defined once in the page."""
+    dpi, parts = fig.dpi, []
+    for k, (moving, _, pixels) in enumerate(runs):
+        drawn = np.argwhere(pixels[..., 3] > 0) if not moving else []
+        if len(drawn):
+            (top, left), (bottom, right) = drawn.min(axis=0), drawn.max(axis=0) + 1
+            x, y, w, h = (v * 72 / dpi for v in (left, top, right - left, bottom - top))
+            url = "data:image/png;base64," + base64.b64encode(
+                _png(pixels[top:bottom, left:right])).decode("ascii")
+            parts.append(f'<image id="{prefix}-{k}" x="{x:.4f}" y="{y:.4f}" width="{w:.4f}" '
+                         f'height="{h:.4f}" xlink:href="{url}"/>')
+        elif not moving:
+            parts.append(f'<g id="{prefix}-{k}"/>')  # draws nothing
+    return ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+            f' width="0" height="0" style="position:absolute"><defs>{"".join(parts)}</defs>'
+            '</svg>') if parts else ""
 
 
 def _smooth(image):

@@ -115,8 +115,8 @@ def loss_curves(y=1.0, z=-2.0, n=401):
         title.set_text(
             f"y = {y:.2f}, z = {z:.2f}, p = σ(z) = {pz:.3f}:   BCE = {loss_z:.3f};   "
             f"dL/dz = dL/dp · σ'(z) = {dp:.3g} · {pz * (1 - pz):.3g} = {pz - y:.3g}")
-        return (lines, naive, broken_marks, naive_text, vlines[:2], markers,
-                dp_edge.marker, dp_edge.text, title)
+        return (bce, mse, dbce, dmse, stable, naive, broken_marks, naive_text, markers,
+                title)
 
     explorer = Explorer(fig, update,
                         y=slider(y, 0, 1, 0.05, description="target y"),

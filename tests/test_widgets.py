@@ -116,6 +116,17 @@ def test_the_stack_equals_a_full_redraw_after_every_move():
         assert_same_picture(explorer)
 
 
+def test_a_label_added_to_a_shown_explorer_is_drawn_after_redraw():
+    """As ``mark_reference`` does: a figure text added after the explorer was shown."""
+    fig, update = sandwich()
+    explorer = Explorer(fig, update, a=slider(1.0, 0, 3))
+    fig.text(0.99, 0.01, "reference: relu", ha="right", va="bottom", color="#a11")
+    explorer.redraw()
+    assert_same_picture(explorer)
+    explorer.set(a=2.5)
+    assert_same_picture(explorer)
+
+
 def test_static_artists_drawn_above_a_moving_one_stay_above_it():
     """The points over the moving image are drawn once, and placed between the image and the
     moving line: without it the image (alpha 0.5) would veil them."""

@@ -193,11 +193,25 @@ class Explorer:
                 FigureCanvasAgg.draw(self.fig.canvas)
                 self.fig.set_layout_engine("none")
             self._moving = (self._moving or set()) | moved
-            runs = layers(self.fig, self._moving)
-            self._stack(_without(self.fig, [a for _, run in runs for a in run]), runs)
+            self._restack()
             how = "background"
         self._layer.value = _svg(self.fig, self._runs, self._id)
         return how
+
+    def redraw(self):
+        """Draw again what ``update`` does not move, after the figure was changed outside it
+        (e.g. a label added to a shown explorer), as blitting takes a new background after a
+        full draw. The layout stays as first drawn."""
+        if self._moving is None:
+            self.refresh()  # the first draw has not happened, or every move draws it all
+            return
+        self._restack()
+        self._layer.value = _svg(self.fig, self._runs, self._id)
+
+    def _restack(self):
+        """Draw the background without the moving artists, and the static runs above them."""
+        runs = layers(self.fig, self._moving)
+        self._stack(_without(self.fig, [a for _, run in runs for a in run]), runs)
 
     def _stack(self, background, runs):
         """Show ``background`` (RGBA pixels) under ``runs`` (see :func:`layers`): the static

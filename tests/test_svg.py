@@ -143,6 +143,26 @@ def test_text_is_drawn_as_glyph_outlines_that_follow_the_text():
     assert glyphs(svg) == [glyph] * 4
 
 
+def test_lines_of_a_text_are_as_far_apart_as_agg_puts_them():
+    """Agg hints its glyphs: its lines are taller than the outlines' (10% at 8.5 pt), so the
+    SVG lays text out with Agg's measures, or 16 lines of generated text drift apart."""
+    fig, ax = figure()
+    text = ax.text(0.1, 0.9, "", va="top", family="monospace", fontsize=8.5,
+                   transform=ax.transAxes)
+    explorer = Explorer(fig, lambda n: text.set_text("\n".join(["lp"] * n)) or text,
+                        n=widgets.IntSlider(value=3, min=1, max=3))
+    (_, svg), = layers(explorer)
+    baselines = [float(g.get("transform").split()[1].rstrip(")")) for g in svg.iter(f"{SVG}g")
+                 if g.get("transform", "").startswith("translate")]
+    renderer = fig.canvas.get_renderer()
+    heights = []
+    for n in (2, 3):
+        text.set_text("\n".join(["lp"] * n))
+        heights.append(text.get_window_extent(renderer).height * 72 / fig.dpi)
+    assert len(baselines) == 3
+    assert np.diff(baselines) == pytest.approx([heights[1] - heights[0]] * 2, abs=0.05)
+
+
 def test_the_svg_style_applies_to_the_figure_only():
     """matplotlib's SVG sets stroke joins for every element (``*``); inside a page that would
     reach JupyterLab's own icons, so the rule is kept to the figure."""

@@ -325,8 +325,7 @@ def _svg(fig, runs, prefix):
             if f"course-smooth-{i}" in smooth:
                 a.set_gid(f"course-smooth-{i}")  # the id of its <image>
         # in points, the size of the figure's whole pixels (as Agg's, flipped from its height)
-        renderer = RendererSVG(width * 72 / dpi, height * 72 / dpi, out, image_dpi=dpi,
-                               metadata=_NO_METADATA)
+        renderer = _SVGWithAggMetrics(width * 72 / dpi, height * 72 / dpi, out, dpi)
         for k, (moving, run, _) in enumerate(runs):
             if not moving:  # between two artists every element written is closed
                 uses.append((out.tell(), f'<use xlink:href="#{prefix}-{k}"/>\n'))
@@ -348,6 +347,22 @@ def _svg(fig, runs, prefix):
     size = f"width:{width}px;height:{height}px"
     svg = markup.replace("<svg ", f'<svg style="position:absolute;left:0;top:0;{size}" ', 1)
     return f'<div style="position:relative;{size};line-height:0;contain:strict">{svg}</div>'
+
+
+class _SVGWithAggMetrics(RendererSVG):
+    """matplotlib's SVG renderer (in points), laying text out with Agg's metrics at ``dpi``:
+    Agg hints its fonts, so its lines are taller than the outlines' (10% at 8.5 pt), and a
+    multi-line or aligned text would land elsewhere than in a full Agg redraw."""
+
+    def __init__(self, width, height, out, dpi):
+        super().__init__(width, height, out, image_dpi=dpi, metadata=_NO_METADATA)
+        self.course_agg = RendererAgg(1, 1, dpi)  # measures only: its pixels are never used
+        self.course_scale = 72 / dpi
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        """Agg's measure of ``s`` at the figure's dpi, in points."""
+        sizes = self.course_agg.get_text_width_height_descent(s, prop, ismath)
+        return tuple(v * self.course_scale for v in sizes)
 
 
 def _defs(fig, runs, prefix):

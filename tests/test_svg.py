@@ -163,6 +163,24 @@ def test_lines_of_a_text_are_as_far_apart_as_agg_puts_them():
     assert np.diff(baselines) == pytest.approx([heights[1] - heights[0]] * 2, abs=0.05)
 
 
+def test_a_long_line_of_text_ends_where_agg_ends_it():
+    """Outlines advance a little further than Agg's hinted glyphs; over 80 characters that
+    would be pixels, so long text is drawn in pieces started at Agg's positions."""
+    fig, ax = figure(figsize=(9, 2))
+    text = ax.text(0.0, 0.5, "", family="monospace", fontsize=8.5, transform=ax.transAxes)
+    explorer = Explorer(fig, lambda n: text.set_text("x" * n) or text,
+                        n=widgets.IntSlider(value=80, min=1, max=80))
+    (_, svg), = layers(explorer)
+    starts = [float(g.get("transform").split()[0][len("translate("):])
+              for g in svg.iter(f"{SVG}g") if g.get("transform", "").startswith("translate")]
+    renderer = fig.canvas.get_renderer()
+    agg_right = text.get_window_extent(renderer).x1 * 72 / fig.dpi
+    last_piece = renderer.get_text_width_height_descent("x" * 8, text.get_fontproperties(),
+                                                        False)[0] * 72 / fig.dpi
+    assert len(starts) == 10
+    assert starts[-1] + last_piece == pytest.approx(agg_right, abs=0.72)  # a pixel at 100 dpi
+
+
 def test_the_svg_style_applies_to_the_figure_only():
     """matplotlib's SVG sets stroke joins for every element (``*``); inside a page that would
     reach JupyterLab's own icons, so the rule is kept to the figure."""

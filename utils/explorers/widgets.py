@@ -37,6 +37,7 @@ import time
 import traceback
 import weakref
 from collections import deque
+from functools import lru_cache
 from operator import attrgetter
 
 import ipywidgets as widgets
@@ -47,6 +48,7 @@ from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
+from matplotlib.font_manager import findfont
 from matplotlib.image import AxesImage
 from PIL import Image
 
@@ -357,32 +359,41 @@ class _SVGWithAggMetrics(RendererSVG):
 
     def __init__(self, width, height, out, dpi):
         super().__init__(width, height, out, image_dpi=dpi, metadata=_NO_METADATA)
-        self.course_agg = RendererAgg(1, 1, dpi)  # measures only: its pixels are never used
-        self.course_scale = 72 / dpi
+        self.course_dpi = dpi
 
     def get_text_width_height_descent(self, s, prop, ismath):
         """Agg's measure of ``s`` at the figure's dpi, in points."""
-        sizes = self.course_agg.get_text_width_height_descent(s, prop, ismath)
-        return tuple(v * self.course_scale for v in sizes)
+        return tuple(v * 72 / self.course_dpi
+                     for v in _agg_measure(s, prop.copy(), ismath, self.course_dpi))
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
-        """Plain unrotated text in pieces of a few characters, each started where Agg's
-        hinted advances put it: outlines advance a little further (0.1 px a character at
-        8.5 pt), so a long line would drift by pixels from a full Agg redraw."""
-        if ismath or angle or len(s) <= _PIECE:
+        """A long line of fixed-pitch text in pieces of a few characters, each started where
+        Agg's hinted advances put it: outlines advance a little further (0.1 px a character
+        at 8.5 pt), so 80 characters would drift by pixels from a full Agg redraw."""
+        if ismath or angle or len(s) <= _PIECE or "Mono" not in findfont(prop):
             super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
             return
+        key, pen = prop.copy(), 0.0
         for start in range(0, len(s), _PIECE):
             piece = s[start:start + _PIECE]
             if piece.strip():
-                super().draw_text(gc, x + self.course_advance(s[:start], prop), y, piece, prop,
+                super().draw_text(gc, x + pen * 72 / self.course_dpi, y, piece, prop,
                                   angle, ismath, mtext)
+            pen += sum(_agg_advance(c, key, self.course_dpi) for c in piece)
 
-    def course_advance(self, prefix, prop):
-        """Agg's pen position after ``prefix``, in points (between bars: bearings cancel)."""
-        width = self.course_agg.get_text_width_height_descent
-        return (width(f"|{prefix}|", prop, False)[0] - width("||", prop, False)[0]) * \
-            self.course_scale
+
+@lru_cache(maxsize=4096)
+def _agg_measure(s, prop, ismath, dpi):
+    """Agg's (width, height, descent) of ``s`` at ``dpi``, in pixels (Agg sets the font's
+    size at each call: 2 ms; a move measures the same texts again)."""
+    return RendererAgg(1, 1, dpi).get_text_width_height_descent(s, prop, ismath)
+
+
+def _agg_advance(char, prop, dpi):
+    """How far Agg's pen moves over ``char``, in pixels (between bars: bearings cancel; a
+    fixed-pitch font has no kerning)."""
+    return (_agg_measure(f"|{char}|", prop, False, dpi)[0]
+            - _agg_measure("||", prop, False, dpi)[0])
 
 
 def _defs(fig, runs, prefix):

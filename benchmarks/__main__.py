@@ -37,8 +37,8 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presses", type=int, default=30,
                         help="key presses stepping each explorer, and as many on the floor "
-                             "beside it (default 30; medians reported); half as many cold, "
-                             "and on the floor at each notebook's end")
+                             "beside it (default 30; medians reported); half as many on "
+                             "the floor at each notebook's end")
     parser.add_argument("--lectures", default=str(ROOT / "lectures"),
                         help="folder of lecture notebooks to open in the browser")
     parser.add_argument("--skip", action="append", default=[],

@@ -5,19 +5,15 @@
   floor cell is inserted right below the explorer's cell, so that it is measured in the same
   page, kernel and place (the browser repaints what is on screen around a slider on every key
   press: lecture text full of equations costs a few ms a press, whatever the widget). Its
-  presses alternate with the explorer's, in rounds, and each explorer's ratio is to the floor
-  beside it (goal: at most 1.3).
+  presses alternate with the explorer's, in rounds, and each explorer is compared with the
+  floor beside it. The goal: a move adds at most one display frame (16.7 ms) to it.
 - A second floor cell added at the end of each notebook, measured before and after
   each explorer, shows what the place adds: the ratios to it are reported too.
 - Each explorer of each lecture notebook: key press on its main control (first slider, else
-  first dropdown) to its figure fully redrawn (the last of its layers that changed: the moving
-  layers' markup replaced, its pictures loaded); the median over repeated presses.
-- Stepping (arrow keys, as a student steps a slider) gets frames the kernel rendered ahead
-  while idle; "cold" is the same presses with every kept frame forgotten before each, so each
-  frame is drawn on the move.
-- The kernel side, as the explorers record it: the callback's time while stepping, and the
-  time to draw a frame (``update`` plus drawing and encoding the layers that changed; on a
-  cold move or ahead), whose goal is under 10 ms.
+  first dropdown) to its figure fully redrawn (the last of its layers that changed); the
+  median over repeated presses. Every move is drawn on the move (nothing is drawn ahead).
+- The kernel side, as the explorers record it (``Explorer.timings``): a move's time, i.e.
+  ``update`` plus drawing and sending what it moved, whose goal is under 10 ms.
 - Each lecture run top to bottom by Shift-Enter, and the time from its kernel being ready to
   its first explorer drawn (goal: under 3 s).
 """
@@ -33,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 import jupyterlab_driver as driver  # noqa: E402
 
-RATIO_GOAL = 1.3
+RATIO_GOAL = 1.3  # reported beside the main goal, as before
+ADDED_GOAL_MS = 1000 / 60  # a move adds at most one display frame to the floor beside it
 KERNEL_GOAL_MS = 10.0
 FIRST_WIDGET_GOAL_S = 3.0
 
@@ -49,8 +46,7 @@ def _main(e):
     return next(iter(e.controls))
 print(_json.dumps({e.widget.model_id: {
     "name": e._update.__qualname__.split(".")[0], "control": _main(e),
-    "timings": [list(t) for t in e.timings],
-    "ahead": [list(t) for t in e.ahead_timings]} for e in _w.live_explorers()}))
+    "timings": [list(t) for t in e.timings]} for e in _w.live_explorers()}))
 """
 
 
@@ -103,6 +99,8 @@ def _measure(lab, browser, names, presses, log):
     for row in explorers:
         row["ratio"] = (row["median_ms"] / row["floor_ms"]
                         if row["median_ms"] and row.get("floor_ms") else None)
+        row["added_ms"] = (row["median_ms"] - row["floor_ms"]
+                           if row["median_ms"] and row.get("floor_ms") else None)
         row["end_ratio"] = (row["median_ms"] / row["end_floor_ms"]
                             if row["median_ms"] and row.get("end_floor_ms") else None)
     return {"floor": floor, "floor_ms": _median(floor), "explorers": explorers,
@@ -128,14 +126,6 @@ def _run_notebook(nb, name, log):
     return row
 
 
-# Run in the kernel before each cold press: forget every frame kept or rendered ahead.
-_FORGET = """
-import utils.explorers.widgets as _w
-for _e in _w.live_explorers():
-    _e.forget()
-"""
-
-
 PER_ROUND = 3  # the explorer's presses and its floor's alternate, this many at a time: the
 # page's own pace drifts over a minute, and each press varies by several ms
 
@@ -152,9 +142,9 @@ def _beside(nb, explorer):
 
 
 def _explorers(nb, name, presses, log, between):
-    """Each explorer, stepping (alternating with the floor beside it) then cold; ``between()``
-    (the floor at the notebook's end) before each and after. From the last explorer up, so
-    that the floor cells inserted below them do not move the explorers still to measure."""
+    """Each explorer, its presses alternating with the floor's beside it; ``between()`` (the
+    floor at the notebook's end) before each and after. From the last explorer up, so that
+    the floor cells inserted below them do not move the explorers still to measure."""
     rows = []
     found = nb.explorers()
     for e in found:
@@ -167,32 +157,22 @@ def _explorers(nb, name, presses, log, between):
         for _ in range(max(1, presses // PER_ROUND)):
             times += nb.latency(e, PER_ROUND)
             floor += nb.latency(beside, PER_ROUND)
-        middle = _recorded(nb).get(e["model_id"], {"timings": []})
-        cold = nb.latency(e, max(1, presses // 2),
-                          before_each=lambda: nb.execute_hidden(_FORGET))
-        after = _recorded(nb).get(e["model_id"], {"timings": [], "ahead": []})
-        stepped = middle["timings"][len(before["timings"]):]
-        computed = after["timings"][len(middle["timings"]):]
-        frames = [t[1] for t in stepped + computed if t[2] != "cached"] + \
-            [t[1] for t in after.get("ahead", [])]
+        after = _recorded(nb).get(e["model_id"], {"timings": []})
+        moves = after["timings"][len(before["timings"]):]
         rows.insert(0, {
             "notebook": name, "cell": e["cell"], "model_id": e["model_id"],
             "name": after.get("name", "?"), "control": after.get("control", "?"),
             "latencies": times, "median_ms": _median(times),
             "floor_latencies": floor, "floor_ms": _median(floor),
-            "cold_latencies": cold, "cold_ms": _median(cold),
-            "missed": sum(t is None for t in times + cold),
-            "kernel_ms": _median([t[1] for t in stepped]),  # the callback, as stepped
-            "cached": sum(t[2] == "cached" for t in stepped), "moves": len(stepped),
-            "frame_ms": _median(frames),  # drawing a frame, on a move or ahead
-            "update_ms": _median([t[0] for t in computed]),
+            "missed": sum(t is None for t in times), "moves": len(moves),
+            "kernel_ms": _median([t[1] for t in moves]),  # update, drawing, sending
+            "update_ms": _median([t[0] for t in moves]),
+            "redrawn": sum(t[2] != "moved" for t in moves),  # background or whole figure
         })
         row = rows[0]
         log(f"  {name} {row['name']} ({row['control']}): {row['median_ms'] or float('nan'):.1f}"
-            f" ms stepping ({row['cached']}/{row['moves']} frames ready) against "
-            f"{row['floor_ms'] or float('nan'):.1f} ms for the floor beside it, "
-            f"{row['cold_ms'] or float('nan'):.1f} ms cold; a frame takes "
-            f"{row['frame_ms'] or float('nan'):.1f} ms in the kernel")
+            f" ms against {row['floor_ms'] or float('nan'):.1f} ms for the floor beside it; "
+            f"{row['kernel_ms'] or float('nan'):.1f} ms in the kernel")
     between()
     return rows
 

@@ -11,12 +11,6 @@ import ipywidgets as widgets
 import numpy as np
 
 
-def fast(explorer):
-    """Skip rendering a frame per move (Agg): the checks read the artists instead."""
-    explorer._draw = lambda: None
-    return explorer
-
-
 def control_values(control, n=7):
     """Values spread over a control's whole range, both ends included."""
     if isinstance(control, (widgets.Dropdown, widgets.SelectionSlider, widgets.ToggleButtons)):

@@ -6,15 +6,14 @@ from benchmarks import __main__ as bench_main
 from benchmarks import report
 
 
-def _row(name, stepping, floor, end_floor, cold=None):
+def _row(name, moves, floor, end_floor):
     return {"notebook": "01_perceptron", "cell": 3, "model_id": name, "name": name,
-            "control": "w1", "latencies": stepping, "median_ms": sorted(stepping)[1],
+            "control": "w1", "latencies": moves, "median_ms": sorted(moves)[1],
             "floor_latencies": floor, "floor_ms": sorted(floor)[1],
-            "cold_latencies": cold or stepping, "cold_ms": sorted(cold or stepping)[1],
-            "missed": 0, "kernel_ms": 0.5, "cached": 3, "moves": 3, "frame_ms": 4.0,
-            "update_ms": 0.3, "end_floor_ms": end_floor,
-            "ratio": sorted(stepping)[1] / sorted(floor)[1],
-            "end_ratio": sorted(stepping)[1] / end_floor}
+            "missed": 0, "moves": 3, "kernel_ms": 4.0, "update_ms": 0.3, "redrawn": 0,
+            "end_floor_ms": end_floor, "ratio": sorted(moves)[1] / sorted(floor)[1],
+            "added_ms": sorted(moves)[1] - sorted(floor)[1],
+            "end_ratio": sorted(moves)[1] / end_floor}
 
 
 def _result():
@@ -22,24 +21,25 @@ def _result():
         {"notebook": "01_perceptron", "kernel_ready_s": 3.0, "run_s": 2.0,
          "first_widget_s": 1.0, "errors": 0}],
         "explorers": [_row("fast", [12.0, 13.0, 14.0], [11.0, 12.0, 13.0], 10.0),
-                      _row("slow", [18.0, 20.0, 22.0], [11.0, 12.0, 13.0], 10.0)]}
+                      _row("slow", [28.0, 30.0, 32.0], [11.0, 12.0, 13.0], 10.0)]}
 
 
-def test_the_latency_table_gives_each_ratio_to_the_floor_beside_and_its_verdict():
+def test_the_latency_table_gives_each_move_against_the_floor_beside_and_its_verdict():
     table = report.latency_table(_result())
     fast, slow = [line for line in table.splitlines() if line.startswith("| 01_")]
     cells = [c.strip() for c in fast.strip("|").split("|")]
-    assert cells[3:7] == ["12.0", "13.0", "1.08", "yes"]  # floor beside, stepping, 13/12, goal
-    assert cells[10:12] == ["10.0", "1.30"]  # the floor at the notebook's end, 13/10
+    # floor beside, move, 13/12, 13 - 12 ms added, within one display frame
+    assert cells[3:8] == ["12.0", "13.0", "1.08", "+1.0", "yes"]
+    assert cells[8:10] == ["10.0", "1.30"]  # the floor at the notebook's end, 13/10
     cells = [c.strip() for c in slow.strip("|").split("|")]
-    assert cells[5:7] == ["1.67", "**no**"]  # 20/12: over 1.3x, and said so
+    assert cells[5:8] == ["2.50", "+18.0", "**no**"]  # 30 - 12 ms: over one frame, said so
 
 
 def test_the_readme_block_counts_the_explorers_within_the_goal():
     block = report.readme_block({"date": "today", "commit": "abc", "cores": 2, "load": "0.5"},
                                 _result(), None, None)
-    assert "1 of 2 within 1.3×" in block
-    assert "1.08–1.67× the floor beside each" in block
+    assert "1 of 2 within one display frame" in block
+    assert "1.08–2.50× the floor beside each" in block
 
 
 def test_the_report_is_rewritten_from_a_saved_run(tmp_path):
@@ -51,6 +51,6 @@ def test_the_report_is_rewritten_from_a_saved_run(tmp_path):
     (tmp_path / "latest.json").write_text(json.dumps(saved))
     bench_main.main(["--from-json", str(tmp_path / "latest.json"), "--out", str(tmp_path)])
     text = (tmp_path / "latest.md").read_text()
-    assert "| 01_perceptron | `slow` | w1 | 12.0 | 20.0 | 1.67 | **no** |" in text
+    assert "| 01_perceptron | `slow` | w1 | 12.0 | 30.0 | 2.50 | +18.0 | **no** |" in text
     assert "Not measured (`--skip reference`)" in text
     assert (tmp_path / "latest.png").stat().st_size > 10_000

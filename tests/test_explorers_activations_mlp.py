@@ -15,12 +15,6 @@ from utils.explorers import activations as ea  # noqa: E402
 from utils.explorers import mlp as em  # noqa: E402
 
 
-def fast(explorer):
-    """Forget every frame it keeps, so that each move below runs ``update`` and draws (the
-    tests read the artists; a kept frame runs ``update`` too, but they test the full path)."""
-    explorer.CACHE = 0
-    explorer.forget()
-    return explorer
 
 
 def mean_update_ms(explorer, values_list):
@@ -35,7 +29,7 @@ def mean_update_ms(explorer, values_list):
 
 @pytest.fixture
 def act_explorer():
-    return fast(ea.activation_explorer())
+    return ea.activation_explorer()
 
 
 def artists(explorer):
@@ -170,7 +164,7 @@ XOR_START = {"W1": np.array([[5.0, -5.0, 0.0], [-5.0, 5.0, 0.0]]),
 @pytest.fixture
 def xor_explorer():
     X, y = xor(n=200, seed=0)
-    return fast(em.mlp_explorer(X, y, XOR_START, utils.sigmoid)), X, y
+    return em.mlp_explorer(X, y, XOR_START, utils.sigmoid), X, y
 
 
 def images(explorer):
@@ -232,7 +226,7 @@ def test_hidden_map_and_line_follow_the_sliders(xor_explorer):
 def test_callers_params_are_not_modified():
     X, y = xor(n=50, seed=1)
     start = {k: v.copy() for k, v in XOR_START.items()}
-    explorer = fast(em.mlp_explorer(X, y, start, utils.sigmoid))
+    explorer = em.mlp_explorer(X, y, start, utils.sigmoid)
     explorer.set(w1=1.0, v=-2.0)
     for k in XOR_START:
         np.testing.assert_array_equal(start[k], XOR_START[k])
@@ -244,7 +238,7 @@ def test_other_activations_and_data(g):
     rng = np.random.default_rng(0)
     params = {"W1": rng.normal(size=(2, 4)), "b1": rng.normal(size=4),
               "W2": rng.normal(size=(4, 1)), "b2": np.zeros(1)}
-    explorer = fast(em.mlp_explorer(X, y, params, g, n=40, unit=3))
+    explorer = em.mlp_explorer(X, y, params, g, n=40, unit=3)
     assert explorer.values["unit"] == 3 and explorer.last_error is None
     explorer.set(unit=0, v=2.0)
     assert explorer.last_error is None

@@ -7,7 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import utils  # noqa: E402
-from explorer_checks import assert_axes_fixed, axes_state, fast  # noqa: E402
+from explorer_checks import assert_axes_fixed, axes_state  # noqa: E402
 from utils.explorers import attention as ea  # noqa: E402
 
 
@@ -41,11 +41,10 @@ def test_encodings_move_every_control_and_keep_the_axes(encodings):
         low, high = explorer.fig.axes[1].get_ylim()
         assert low <= row.min() and row.max() <= high  # never off the chart
 
-    assert assert_axes_fixed(fast(encodings), check) > 20
+    assert assert_axes_fixed(encodings, check) > 20
 
 
 def test_the_sentence_map(attention):
-    fast(attention)
     fig = attention.fig
     fig.canvas.draw()
     before = axes_state(fig)

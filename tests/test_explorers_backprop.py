@@ -7,7 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import utils  # noqa: E402
-from explorer_checks import assert_axes_fixed, fast, inside  # noqa: E402
+from explorer_checks import assert_axes_fixed, inside  # noqa: E402
 from utils.explorers import backprop as eb  # noqa: E402
 
 torch = pytest.importorskip("torch", reason="PyTorch checks the per-layer gradients")
@@ -80,7 +80,7 @@ def test_every_setting_draws_without_error(explorer):
 
 
 def test_axes_never_change_and_every_bar_is_in_view():
-    explorer = fast(eb.gradient_flow())
+    explorer = eb.gradient_flow()
     left, right = explorer.fig.axes[:2]
 
     def check(explorer, values):

@@ -7,7 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import utils  # noqa: E402
-from explorer_checks import assert_axes_fixed, fast  # noqa: E402
+from explorer_checks import assert_axes_fixed  # noqa: E402
 from utils.experiments.gated import adding_problem  # noqa: E402
 from utils.explorers import gated as eg  # noqa: E402
 
@@ -58,9 +58,8 @@ def test_gate_explorer_axes_stay_fixed():
     H = 4
     p = {"W_x": rng.standard_normal((2, 4 * H)), "W_h": rng.standard_normal((H, 4 * H)),
          "b": rng.standard_normal(4 * H)}
-    for explorer in (fast(eg.gate_activations(T=20)),
-                     fast(eg.gate_activations(p, T=16, readout=(np.ones((H, 1)),
-                                                                np.zeros(1))))):
+    for explorer in (eg.gate_activations(T=20),
+                     eg.gate_activations(p, T=16, readout=(np.ones((H, 1)), np.zeros(1)))):
         assert assert_axes_fixed(explorer, n_random=10) > 10
 
 
@@ -94,7 +93,7 @@ def test_gradient_curves_match_a_finite_difference():
 
 
 def test_gradient_explorer_swaps_lines_only():
-    explorer = fast(eg.gradient_over_time())
+    explorer = eg.gradient_over_time()
     ax = explorer.fig.axes[0]
     explorer.set(radius=0.5, forget_bias=6.0)
     low = np.asarray(ax.lines[0].get_ydata()).copy()

@@ -7,7 +7,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from explorer_checks import assert_axes_fixed, fast  # noqa: E402
+from explorer_checks import assert_axes_fixed  # noqa: E402
 from utils.explorers import language_model as elm  # noqa: E402
 
 VOCAB = "\n !,.:?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -23,7 +23,7 @@ def heights(explorer):
 
 
 def test_next_char_bars_are_softmax_of_logits_over_temperature():
-    ex = fast(elm.next_char_explorer(fixed_logits, VOCAB, prompt="KING:", temperature=1.0))
+    ex = elm.next_char_explorer(fixed_logits, VOCAB, prompt="KING:", temperature=1.0)
     for t in (0.5, 1.0, 2.0):
         ex.set(temperature=t)
         z = fixed_logits("KING:") / t
@@ -36,8 +36,8 @@ def test_next_char_bars_are_softmax_of_logits_over_temperature():
 
 def test_next_char_explorer_asks_the_model_once_per_prompt():
     calls = []
-    ex = fast(elm.next_char_explorer(lambda p: calls.append(p) or fixed_logits(p), VOCAB,
-                                     prompt="a"))
+    ex = elm.next_char_explorer(lambda p: calls.append(p) or fixed_logits(p), VOCAB,
+                                prompt="a")
     for t in np.linspace(0, 2, 9):
         ex.set(temperature=t)
     ex.set(prompt="bb")
@@ -50,7 +50,7 @@ def test_generation_shows_the_prompt_and_what_follows():
     def generate(prompt, t):
         seen.append((prompt, t))
         return f"<{t:.1f}>"
-    ex = fast(elm.generation_explorer(generate, prompt="JULIET:\n", temperature=0.8))
+    ex = elm.generation_explorer(generate, prompt="JULIET:\n", temperature=0.8)
     text = ex.fig.axes[0].texts[0].get_text()
     assert text.startswith("JULIET:\n<0.8>")
     ex.set(temperature=0.3)
@@ -66,7 +66,7 @@ def race():
 
 
 def test_race_shows_each_models_sample_at_the_cursor():
-    ex = fast(race())
+    ex = race()
     ex.set(at=7.0)  # the checkpoint at 6.67 s is the latest at or before 7 s
     texts = [t.get_text() for t in ex.fig.axes[1].texts]
     assert texts[0].startswith("char-RNN after 7 s:\nchar-RNN at 7")
@@ -79,7 +79,7 @@ def test_race_shows_each_models_sample_at_the_cursor():
     race,
 ], ids=["next_char", "generation", "race"])
 def test_axes_never_change(build):
-    assert_axes_fixed(fast(build()), n_random=10)
+    assert_axes_fixed(build(), n_random=10)
 
 
 def test_training_monitor_draws_a_curve():

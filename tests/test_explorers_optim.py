@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import utils  # noqa: E402
-from explorer_checks import assert_axes_fixed, fast, inside  # noqa: E402
+from explorer_checks import assert_axes_fixed, inside  # noqa: E402
 from utils.explorers import optim as eo  # noqa: E402
 
 
@@ -111,7 +111,7 @@ def test_descent_explorer_uses_the_function_it_is_given(petals):
 @pytest.mark.parametrize("centre", [True, False])
 def test_descent_axes_never_change_and_every_converging_run_is_in_view(petals, centre):
     x, y = petals
-    ex = fast(eo.descent_explorer(x - x.mean() if centre else x, y))
+    ex = eo.descent_explorer(x - x.mean() if centre else x, y)
     ax, ax_loss = ex.fig.axes[:2]
     marker, text = ex.artists["off_chart"]
     limit = 2 / ex.fit.L
@@ -179,7 +179,7 @@ def test_init_scale_explorer_shrinks_or_saturates_with_sigma():
         line = ex.artists["std"]
         assert all(inside(ax_std, a, b) for a, b in zip(line.get_xdata(), line.get_ydata()))
 
-    assert_axes_fixed(fast(ex), check)
+    assert_axes_fixed(ex, check)
 
 
 def test_init_scale_explorer_uses_the_init_it_is_given():
@@ -229,7 +229,7 @@ def test_noise_explorer_moves_the_cloud(petals):
         here = ex.artists["here"]
         assert len(here.get_xdata()) == 0 or inside(ax_var, *np.ravel(here.get_data()))
 
-    assert_axes_fixed(fast(ex), check)
+    assert_axes_fixed(ex, check)
 
 
 # --- sgd_explorer ------------------------------------------------------------------------------
@@ -279,4 +279,4 @@ def test_sgd_explorer_switches_runs(petals):
         _, full = xy(ex.artists["full_curve"])
         assert ax_loss.get_ylim()[0] < full.min() and full[0] < ax_loss.get_ylim()[1]
 
-    assert_axes_fixed(fast(ex), check)
+    assert_axes_fixed(ex, check)

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from explorer_checks import assert_axes_fixed, fast, inside  # noqa: E402
+from explorer_checks import assert_axes_fixed, inside  # noqa: E402
 from utils.data import iris_two_species  # noqa: E402
 from utils.explorers import perceptron as explore  # noqa: E402
 
@@ -19,7 +19,7 @@ def data():
 
 def test_decision_boundary_axes_never_change():
     X, y, names = data()
-    explorer = fast(explore.decision_boundary(X, y, names))
+    explorer = explore.decision_boundary(X, y, names)
     ax = explorer.fig.axes[0]
     assert_axes_fixed(explorer, n=5, n_random=20)
     assert all(inside(ax, *x) for x in X)
@@ -30,7 +30,7 @@ def test_training_replay_axes_never_change():
     rng = np.random.default_rng(0)
     history = [(rng.standard_normal(2), float(rng.standard_normal()), int(k))
                for k in [10, 7, 7, 3, 4, 1, 0]]
-    explorer = fast(explore.training_replay(X, y, history, names))
+    explorer = explore.training_replay(X, y, history, names)
     ax_err = explorer.fig.axes[1]
 
     def check(explorer, values):

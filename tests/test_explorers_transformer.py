@@ -7,7 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import utils  # noqa: E402
-from explorer_checks import assert_axes_fixed, fast  # noqa: E402
+from explorer_checks import assert_axes_fixed  # noqa: E402
 from utils.explorers import transformer as et  # noqa: E402
 
 
@@ -25,7 +25,7 @@ def test_head_weights_are_the_blocks_attention():
 
 
 def test_head_maps_move_every_control():
-    explorer = fast(et.head_maps())
+    explorer = et.head_maps()
 
     def check(explorer, values):
         image = explorer.fig.axes[0].images[0]
@@ -38,7 +38,7 @@ def test_head_maps_move_every_control():
 
 
 def test_layer_norm_rows_undo_shift_and_scale():
-    explorer = fast(et.layer_norm_rows())
+    explorer = et.layer_norm_rows()
 
     def outputs():
         return np.array([line.get_ydata() for line in explorer.fig.axes[1].lines[:8]])

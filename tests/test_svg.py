@@ -1,149 +1,211 @@
-"""utils.explorers.svg: the SVG a move sends, checked against matplotlib's own transforms (Agg backend).
+"""The moving artists as the browser gets them: matplotlib's SVG, laid over the figure's pixels.
 
-That the browser draws it as Agg does is checked pixel by pixel in tests/browser.
+Each move sends the moving artists drawn by matplotlib's own SVG renderer (in points, as
+``savefig(format="svg")`` draws) in an ``<svg>`` stretched over the figure's pixels. These
+tests read that markup and check that it lands where Agg draws the same artists, whatever the
+figure's dpi; tests/browser compares the screen itself with Agg's full redraw.
 """
-import io
+import re
 import xml.etree.ElementTree as ET
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import ipywidgets as widgets  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.path import Path  # noqa: E402
-from PIL import Image  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
-from utils.explorers import svg  # noqa: E402
-from utils.explorers.widgets import figure  # noqa: E402
+from utils.explorers.widgets import Explorer, figure, slider  # noqa: E402
 
-NS = "{http://www.w3.org/2000/svg}"
-
-
-def _render(fig, artists):
-    fig.canvas.draw()
-    renderer = svg.SVGRenderer(fig.canvas.get_renderer(), prefix="t")
-    renderer.begin()
-    for a in artists:
-        a.draw(renderer)
-    return renderer, renderer.document(renderer.end())
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK = "{http://www.w3.org/1999/xlink}"
 
 
-def _numbers(d):
-    return [int(v) for v in d.replace("M", " ").replace("L", " ").split()]
+def layers(explorer):
+    """The moving layers' markup, parsed: [(outer div, its <svg>)]."""
+    found = []
+    for child in explorer.view.children:
+        if isinstance(child, widgets.HTML) and child.value.startswith("<div"):
+            div = ET.fromstring(child.value)
+            found.append((div, div.find(f"{SVG}svg")))
+    return found
 
 
-def test_png_round_trips():
-    rgba = np.random.default_rng(0).integers(0, 256, (7, 5, 4), dtype=np.uint8)
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(svg.png(rgba)))), rgba)
+def style(element):
+    return dict(part.split(":", 1) for part in element.get("style", "").replace(" ", "")
+                .split(";") if part)
 
 
-@pytest.mark.parametrize("codes, expected", [
-    (None, "M0 0L10 0 10 10"),
-    ([Path.MOVETO, Path.LINETO, Path.LINETO], "M0 0L10 0 10 10"),
-    ([Path.MOVETO, Path.CURVE3, Path.CURVE3], "M0 0Q10 0 10 10"),
-    ([Path.MOVETO, Path.LINETO, Path.CLOSEPOLY], "M0 0L10 0Z"),
+def line_explorer(dpi=100, lw=2.0, **plot):
+    fig = Figure(figsize=(6.4, 3.6), dpi=dpi, layout="constrained")
+    ax = fig.subplots()
+    (line,) = ax.plot([0, 1], [0, 1], lw=lw, **plot)
+    ax.set(xlim=(-0.5, 1.5), ylim=(-1, 2))
+
+    def update(a):
+        line.set_data([0, 0.5, 1], [0, a, 1 - a])
+        return line
+
+    return Explorer(fig, update, a=slider(0.5, 0, 1)), line
+
+
+def test_the_svg_covers_the_figure_and_is_drawn_in_points():
+    explorer, _ = line_explorer(dpi=100)
+    (div, svg), = layers(explorer)
+    width, height = explorer.fig.canvas.get_width_height()
+    assert style(div)["width"] == style(svg)["width"] == f"{width}px"
+    assert style(svg)["height"] == f"{height}px" and style(svg)["position"] == "absolute"
+    view = [float(v) for v in svg.get("viewBox").split()]
+    assert view == pytest.approx([0, 0, width * 72 / 100, height * 72 / 100])  # points
+    assert all("<?xml" not in child.value for child in explorer.view.children[1:])
+
+
+@pytest.mark.parametrize("dpi", [72, 100, 150])
+def test_a_line_lands_where_agg_draws_it(dpi):
+    explorer, line = line_explorer(dpi=dpi)
+    explorer.set(a=0.8)
+    (_, svg), = layers(explorer)
+    (path,) = [p for p in svg.iter(f"{SVG}path") if "stroke-width" in p.get("style", "")]
+    points = np.array([float(v) for v in re.findall(r"[-\d.]+", path.get("d"))]).reshape(-1, 2)
+    height = explorer.fig.canvas.get_width_height()[1]
+    agg = line.get_transform().transform(np.column_stack(line.get_data()))  # pixels, y up
+    agg[:, 1] = height - agg[:, 1]
+    assert points * dpi / 72 == pytest.approx(agg, abs=1e-3)
+    assert explorer.fig.dpi == dpi  # drawn in points, then given its dpi back
+
+
+def test_widths_are_in_points_as_agg_reads_them():
+    """A 3-point line is 3 units wide in the SVG's point space: stretched to the figure's
+    pixels, 3 * dpi / 72 pixels, as Agg draws it."""
+    explorer, _ = line_explorer(dpi=150, lw=3.0, marker="o", ms=10)
+    (_, svg), = layers(explorer)
+    strokes = [style(p).get("stroke-width") for p in svg.iter(f"{SVG}path")]
+    assert "3" in strokes
+    marker = svg.find(f".//{SVG}defs/{SVG}path")  # the marker's shape, used at each point
+    xs = [float(v) for v in re.findall(r"[-\d.]+", marker.get("d"))[::2]]
+    assert max(xs) - min(xs) == pytest.approx(10, abs=0.1)  # ms=10 points across
+    uses = [u for u in svg.iter(f"{SVG}use") if u.get(f"{XLINK}href") == f"#{marker.get('id')}"]
+    assert len(uses) == 3
+
+
+def image_explorer(interpolation, shape=(20, 30), alpha=0.5):
+    fig, ax = figure()
+    image = ax.imshow(np.zeros(shape), vmin=-1, vmax=1, alpha=alpha, aspect="auto",
+                      interpolation=interpolation)
+
+    def update(a):
+        image.set_data(np.full(shape, a))
+        return image
+
+    return Explorer(fig, update, a=slider(0.5, -1, 1)), image
+
+
+@pytest.mark.parametrize("interpolation, pixelated", [
+    ("bilinear", False),  # Agg smooths: so does the browser
+    ("nearest", True),  # Agg shows blocks: so does the browser
+    ("auto", True),  # 30 columns over ~500 pixels: zoomed in more than 3x, blocks
 ])
-def test_path_data(codes, expected):
-    vertices = np.array([[0, 0], [10, 0], [10, 10]])
-    assert svg.path_data(vertices, None if codes is None else np.array(codes)) == expected
+def test_an_image_travels_at_its_data_size(interpolation, pixelated):
+    explorer, image = image_explorer(interpolation)
+    explorer.set(a=-0.5)
+    (_, svg), = layers(explorer)
+    (picture,) = svg.iter(f"{SVG}image")
+    assert (picture.get("width"), picture.get("height")) == ("30", "20")
+    assert picture.get(f"{XLINK}href").startswith("data:image/png;base64,")
+    assert float(picture.get("opacity")) == 0.5  # the image's alpha, applied by the browser
+    assert ("pixelated" in picture.get("style", "")) == pixelated
+    assert image.get_interpolation() == interpolation  # given back after the draw
 
 
-def test_a_line_lands_where_matplotlib_puts_it():
+def test_a_small_image_shown_large_but_smoothed_by_auto():
+    explorer, _ = image_explorer("auto", shape=(300, 400))  # fewer than 3 pixels per value
+    (_, svg), = layers(explorer)
+    (picture,) = svg.iter(f"{SVG}image")
+    assert "pixelated" not in picture.get("style", "")
+
+
+def test_text_is_drawn_as_glyph_outlines_that_follow_the_text():
     fig, ax = figure()
-    ax.set(xlim=(0, 10), ylim=(0, 5))
-    (line,) = ax.plot([1, 4, 9], [1, 3, 2], lw=2, color="C1", alpha=0.5)
-    renderer, document = _render(fig, [line])
-    root = ET.fromstring(document)
-    (path,) = root.iter(f"{NS}path")
-    got = np.array(_numbers(path.get("d"))).reshape(-1, 2) / svg.SCALE
-    expected = ax.transData.transform([[1, 1], [4, 3], [9, 2]])
-    expected[:, 1] = renderer.height - expected[:, 1]
-    assert np.allclose(got, expected, atol=0.06)
-    assert path.get("stroke") == "#ff7f0e" and path.get("fill") == "none"
-    assert float(path.get("stroke-width")) == pytest.approx(2 * fig.dpi / 72 * svg.SCALE, 0.01)
-    assert path.get("stroke-opacity") == "0.5"
-    clip = next(e for e in root.iter(f"{NS}svg") if e is not root)  # clipped to the axes
-    box = ax.bbox
-    assert int(clip.get("width")) == round(box.width * svg.SCALE)
+    title = ax.set_title("")
+    explorer = Explorer(fig, lambda n: title.set_text("x" * n) or title,
+                        n=widgets.IntSlider(value=1, min=1, max=5))
+    (_, svg), = layers(explorer)
+    assert not list(svg.iter(f"{SVG}text"))  # outlines, the same glyphs as Agg's
+    def glyphs(svg):
+        return [u.get(f"{XLINK}href") for u in svg.iter(f"{SVG}use")
+                if u.get(f"{XLINK}href").startswith("#DejaVuSans-")]  # the font Agg draws with
+
+    (glyph,) = glyphs(svg)
+    explorer.set(n=4)
+    (_, svg), = layers(explorer)
+    assert glyphs(svg) == [glyph] * 4
 
 
-def test_a_diverging_line_is_clipped_not_written_as_huge_numbers():
+def test_lines_of_a_text_are_as_far_apart_as_agg_puts_them():
+    """Agg hints its glyphs: its lines are taller than the outlines' (10% at 8.5 pt), so the
+    SVG lays text out with Agg's measures, or 16 lines of generated text drift apart."""
     fig, ax = figure()
+    text = ax.text(0.1, 0.9, "", va="top", family="monospace", fontsize=8.5,
+                   transform=ax.transAxes)
+    explorer = Explorer(fig, lambda n: text.set_text("\n".join(["lp"] * n)) or text,
+                        n=widgets.IntSlider(value=3, min=1, max=3))
+    (_, svg), = layers(explorer)
+    baselines = [float(g.get("transform").split()[1].rstrip(")")) for g in svg.iter(f"{SVG}g")
+                 if g.get("transform", "").startswith("translate")]
+    renderer = fig.canvas.get_renderer()
+    heights = []
+    for n in (2, 3):
+        text.set_text("\n".join(["lp"] * n))
+        heights.append(text.get_window_extent(renderer).height * 72 / fig.dpi)
+    assert len(baselines) == 3
+    assert np.diff(baselines) == pytest.approx([heights[1] - heights[0]] * 2, abs=0.05)
+
+
+def test_a_long_line_of_text_ends_where_agg_ends_it():
+    """Outlines advance a little further than Agg's hinted glyphs; over 80 characters that
+    would be pixels, so long text is drawn in pieces started at Agg's positions."""
+    fig, ax = figure(figsize=(9, 2))
+    text = ax.text(0.0, 0.5, "", family="monospace", fontsize=8.5, transform=ax.transAxes)
+    explorer = Explorer(fig, lambda n: text.set_text("x" * n) or text,
+                        n=widgets.IntSlider(value=80, min=1, max=80))
+    (_, svg), = layers(explorer)
+    starts = [float(g.get("transform").split()[0][len("translate("):])
+              for g in svg.iter(f"{SVG}g") if g.get("transform", "").startswith("translate")]
+    renderer = fig.canvas.get_renderer()
+    agg_right = text.get_window_extent(renderer).x1 * 72 / fig.dpi
+    last_piece = renderer.get_text_width_height_descent("x" * 8, text.get_fontproperties(),
+                                                        False)[0] * 72 / fig.dpi
+    assert len(starts) == 10
+    assert starts[-1] + last_piece == pytest.approx(agg_right, abs=0.72)  # a pixel at 100 dpi
+
+
+def test_the_svg_style_applies_to_the_figure_only():
+    """matplotlib's SVG sets stroke joins for every element (``*``); inside a page that would
+    reach JupyterLab's own icons, so the rule is kept to the figure."""
+    explorer, _ = line_explorer()
+    (_, svg), = layers(explorer)
+    rules = "".join(s.text for s in svg.iter(f"{SVG}style"))
+    assert rules and all(rule.strip().startswith(".course-figure")
+                         for rule in rules.split("}") if rule.strip())
+
+
+def test_each_image_keeps_its_own_look_when_another_is_hidden():
+    fig, ax = figure()
+    hidden = ax.imshow(np.zeros((4, 4)), extent=(0, 1, 0, 1), interpolation="bilinear")
+    hidden.set_visible(False)
+    blocks = ax.imshow(np.zeros((5, 5)), extent=(0, 0.5, 0, 1), interpolation="nearest")
+    smooth = ax.imshow(np.zeros((6, 6)), extent=(0.5, 1, 0, 1), interpolation="bilinear")
     ax.set(xlim=(0, 1), ylim=(0, 1))
-    (line,) = ax.plot([0, 0.5, 1], [0, 1e200, -1e200])
-    _, document = _render(fig, [line])
-    (path,) = ET.fromstring(document).iter(f"{NS}path")
-    assert max(abs(v) for v in _numbers(path.get("d"))) < 1e5
 
+    def update(a):
+        for image in (hidden, blocks, smooth):
+            image.set_data(np.full(image.get_array().shape, a))
+        return hidden, blocks, smooth
 
-def test_markers_are_one_shape_used_at_each_point():
-    fig, ax = figure()
-    ax.set(xlim=(0, 4), ylim=(0, 4))
-    (dots,) = ax.plot([1, 2, 3, 9], [1, 2, 3, 9], "D", markersize=6)  # the last is off the axes
-    scatter = ax.scatter([1, 3], [3, 1], s=20, color="C2", marker="s")
-    renderer, document = _render(fig, [dots, scatter])
-    root = ET.fromstring(document)
-    uses = list(root.iter(f"{NS}use"))
-    assert len(uses) == 3 + 2
-    at = np.array([[int(u.get("x")), int(u.get("y"))] for u in uses[:3]]) / svg.SCALE
-    expected = ax.transData.transform([[1, 1], [2, 2], [3, 3]])
-    expected[:, 1] = renderer.height - expected[:, 1]
-    assert np.allclose(at, expected, atol=0.06)
-    ids = {p.get("id") for p in root.iter(f"{NS}path") if p.get("id")}
-    assert {u.get("href")[1:] for u in uses} <= ids and all(i.startswith("t") for i in ids)
-
-
-def test_round_markers_and_scatter_dots_are_circles_of_matplotlibs_size():
-    fig, ax = figure()
-    ax.set(xlim=(0, 4), ylim=(0, 4))
-    (dots,) = ax.plot([1, 2, 9], [1, 2, 9], "o", markersize=6)  # the last is off the axes
-    scatter = ax.scatter([1, 3], [3, 1], s=20, color="C2", alpha=0.4)
-    renderer, document = _render(fig, [dots, scatter])
-    root = ET.fromstring(document)
-    assert not list(root.iter(f"{NS}use"))  # one element a dot, no tree cloned per dot
-    circles = list(root.iter(f"{NS}circle"))
-    assert len(circles) == 2 + 2
-    at = np.array([[float(c.get("cx")), float(c.get("cy"))] for c in circles]) / svg.SCALE
-    expected = ax.transData.transform([[1, 1], [2, 2], [1, 3], [3, 1]])
-    expected[:, 1] = renderer.height - expected[:, 1]
-    assert np.allclose(at, expected, atol=0.06)
-    radii = np.array([float(c.get("r")) for c in circles]) / svg.SCALE
-    # a marker's size is its diameter in points; a scatter's s its area in points^2
-    points = renderer.points_to_pixels(1.0)
-    assert np.allclose(radii, [3 * points] * 2 + [np.sqrt(20) / 2 * points] * 2, rtol=1e-3)
-    group = next(g for g in root.iter(f"{NS}g") if g.find(f"{NS}circle") is not None
-                 and g.get("fill-opacity"))
-    assert float(group.get("fill-opacity")) == 0.4  # each dot, so overlaps darken as in Agg
-
-
-def test_text_is_drawn_as_glyph_outlines_at_its_anchor():
-    fig, ax = figure()
-    text = ax.text(0.5, 0.5, "w = 1.5", transform=ax.transAxes, fontsize=12, color="red",
-                   rotation=30)
-    renderer, document = _render(fig, [text])
-    root = ET.fromstring(document)
-    group = next(g for g in root.iter(f"{NS}g") if "rotate(-30)" in g.get("transform", ""))
-    assert group.get("fill") == "#ff0000"
-    uses = [u.get("href")[1:] for u in group.iter(f"{NS}use")]
-    outlines = {p.get("id"): p.get("d") for p in root.iter(f"{NS}path") if p.get("id")}
-    assert len(uses) == 5  # w = 1 . 5 (spaces have no outline)
-    assert len(set(uses)) == 5 and set(uses) <= set(outlines)  # each glyph defined once
-    assert all(len(outlines[u]) > 20 for u in uses)  # outlines, not a <text> the browser sets
-    plain = ax.text(0.25, 0.5, "b", transform=ax.transAxes, va="baseline")
-    renderer, document = _render(fig, [plain])
-    (group,) = (g for g in ET.fromstring(document).iter(f"{NS}g") if g.get("transform"))
-    x, y = (float(v) for v in group.get("transform").split(")")[0][10:].split())
-    anchor = ax.transAxes.transform((0.25, 0.5))
-    assert abs(x / svg.SCALE - anchor[0]) < 1  # its baseline starts at the anchor
-    assert abs(y / svg.SCALE - (renderer.height - anchor[1])) < 1
-
-
-def test_bars_and_an_unsupported_hatch():
-    fig, ax = figure()
-    bars = ax.bar([0, 1], [1, 2])
-    _, document = _render(fig, list(bars))
-    assert len(list(ET.fromstring(document).iter(f"{NS}path"))) == 2
-    bars[0].set_hatch("//")
-    with pytest.raises(svg.Unsupported, match="hatching"):
-        _render(fig, [bars[0]])
+    explorer = Explorer(fig, update, a=slider(0.5, 0, 1))
+    (_, svg), = layers(explorer)
+    looks = {p.get("width"): "pixelated" in p.get("style", "") for p in svg.iter(f"{SVG}image")}
+    assert looks == {"5": True, "6": False}
+    assert smooth.get_gid() is None  # given back after the draw

@@ -636,8 +636,7 @@ class Notebook:
         at the end of its range), as a student steps a slider.
 
         Between presses the kernel is allowed to go idle and the last frame to land, so each
-        press is measured alone. ``before_each()`` is called before each press (e.g. to make
-        the kernel forget the frames it rendered ahead).
+        press is measured alone. ``before_each()`` is called before each press.
         """
         control = self.main_control(explorer)
         control.scroll_into_view_if_needed()

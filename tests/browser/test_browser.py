@@ -4,9 +4,9 @@
   error outside the exercise cells and no "Error displaying widget"; each explorer's main
   control moved with the keyboard changes its plot, without an error in the explorer; a
   screenshot of the notebook and of each explorer is saved (build/browser-screenshots/, or
-  $BROWSER_SCREENSHOTS). What the browser shows (the layers it stacks: PNG, SVG, images) is
-  compared pixel by pixel with the same figure drawn whole by Agg in the kernel, and each
-  layer plan is checked against full redraws in the kernel meanwhile (COURSE_WIDGETS_VERIFY).
+  $BROWSER_SCREENSHOTS). What the browser shows (the layers it stacks: PNG background,
+  matplotlib's SVG of the moving artists, PNG layers of what is drawn above them) is compared
+  pixel by pixel with the same figure drawn whole by Agg in the kernel.
 - One notebook as a student finishes it: fetched from the course's exchange in the Assignments
   tab, exercises typed in, Validate pressed (it passes), submitted from the Assignments tab; the
   instructor's `python -m autograder collect` and `grade` then give it full marks.
@@ -56,7 +56,7 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lectures")
     for name in lectures():
         shutil.copytree(LECTURES / name, root / name)
-    with driver.JupyterLab(root, env={"COURSE_WIDGETS_VERIFY": "1", "COURSE_QUICK": "1"}) as server:
+    with driver.JupyterLab(root, env={"COURSE_QUICK": "1"}) as server:
         yield server
 
 

@@ -59,4 +59,6 @@ def mark_reference(shown, *fns):
     if used:
         fig.text(0.995, 0.005, f"reference: {', '.join(used)}", ha="right", va="bottom",
                  fontsize=7, color="#a11", style="italic")
+        if hasattr(shown, "redraw"):  # an explorer drew its still parts once: again, with it
+            shown.redraw()
     return shown

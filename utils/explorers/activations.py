@@ -88,6 +88,8 @@ def activation_explorer(functions=None, z_range=(-6.0, 6.0), n=401):
         peak = float(np.max(np.abs(da)))
         label.set_text(f"at z0 = {z0:.2f}: a = {a0:.4f}, slope a'(z0) = {s0:.4f}"
                        + _remark(activation, s0, peak))
+        return (curve, tangent, point, a_edge.marker, a_edge.text, title,
+                dcurve, dpoint, dlevel, slope_edge.marker, slope_edge.text, label)
 
     explorer = Explorer(
         fig, update,

@@ -141,6 +141,7 @@ def gradient_flow(depth=10, width=64, n=64, seed=0, activation="sigmoid", scale=
             bar.set_height(value)
         slope_dots.set_ydata(result["mean_slope"])
         caption.set_text(_caption(activation, scale, bias, result))
+        return grad_bars, stuck_bars, slope_dots, caption
 
     return Explorer(
         fig, update,

@@ -115,6 +115,8 @@ def loss_curves(y=1.0, z=-2.0, n=401):
         title.set_text(
             f"y = {y:.2f}, z = {z:.2f}, p = σ(z) = {pz:.3f}:   BCE = {loss_z:.3f};   "
             f"dL/dz = dL/dp · σ'(z) = {dp:.3g} · {pz * (1 - pz):.3g} = {pz - y:.3g}")
+        return (bce, mse, dbce, dmse, stable, naive, broken_marks, naive_text, markers,
+                title)
 
     explorer = Explorer(fig, update,
                         y=slider(y, 0, 1, 0.05, description="target y"),
@@ -157,6 +159,7 @@ def softmax_bars(logits=(2.0, 1.0, -1.0), label=0):
         m = scaled.max()
         loss = m + np.log(np.exp(scaled - m).sum()) - scaled[label]
         title.set_text(f"cross-entropy = -log p_{label} = {loss:.3f}")
+        return bars_p, bars_g, title
 
     controls = {f"z{c}": slider(v, -5, 5, 0.1, description=f"z{c}")
                 for c, v in enumerate(logits)}

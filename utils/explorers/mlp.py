@@ -77,8 +77,7 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
     )
     # p holds the weights as the student set them; the sliders edit the selected unit's.
     # update() draws from p with that unit's weights taken from the sliders, and changes
-    # nothing: its picture depends on the values it is given (and p's other units) only, so
-    # the explorer can draw frames ahead. p is written by remember(), on real moves only.
+    # nothing; p is written by remember(), on real moves only.
     state = {"unit": unit}
     ref = {}
 
@@ -91,12 +90,10 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
         if j != state["unit"]:  # show unit j's weights on the sliders, without writing back
             state["unit"], state["syncing"] = j, True
             try:
-                with explorer.hold():
-                    controls["w1"].value = float(p["W1"][0, j])
-                    controls["w2"].value = float(p["W1"][1, j])
-                    controls["b"].value = float(p["b1"][j])
-                    controls["v"].value = float(p["W2"][j, 0])
-                    explorer.forget()  # frames drawn ahead assumed the other units' weights
+                controls["w1"].value = float(p["W1"][0, j])
+                controls["w2"].value = float(p["W1"][1, j])
+                controls["b"].value = float(p["b1"][j])
+                controls["v"].value = float(p["W2"][j, 0])
             finally:
                 state["syncing"] = False
             return
@@ -126,6 +123,7 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
         accuracy = np.mean((out_data > threshold) == (y == 1))
         o_title.set_text(f"output y = sum_j W2_j h_j{_signed(p['b2'][0], '.2f')};  accuracy "
                          f"{accuracy:.0%}")
+        return h_img, h_line, h_title, o_img, o_lines, o_title
 
     explorer = ref["explorer"] = Explorer(fig, update, **controls)
     explorer.params = p

@@ -253,6 +253,7 @@ def descent_explorer(x=None, y=None, *, gradient_descent=None, box=None, lr=None
         else:
             off_chart.hide()
         title.set_text(f"lr = {lr:.3g} = {lr / limit:.2f} x 2/L: {_regime(lr, fit)}")
+        return path, first, curve, later, now, off_chart.marker, off_chart.text, title
 
     explorer = Explorer(
         fig, update,
@@ -375,6 +376,7 @@ def init_scale_explorer(*, init_weights=None, n_layers=10, width=100, n_inputs=4
         title.set_text(f"sigma = {sigmas[i]:.3g},  sigma * sqrt(width) = "
                        f"{sigmas[i] * np.sqrt(width):.2f}\nlast layer: "
                        f"{100 * saturated[i]:.0f}% of units saturated (|a| > 0.99)")
+        return image, line, title
 
     options = [(f"{s:.3g}", float(s)) for s in sigmas]
     explorer = Explorer(fig, update, sigma=widgets.SelectionSlider(
@@ -451,6 +453,7 @@ def gradient_noise_explorer(x=None, y=None, *, w=None, batch_sizes=(1, 2, 5, 10,
             here.set_data([], [])
         title.set_text(f"B = {batch_size}: {n_draws} batch gradients\n"
                        f"spread tr Cov = {spread[i]:.3g} (theory {theory[i]:.3g})")
+        return dots, mean_mark, here, title
 
     explorer = Explorer(fig, update, batch_size=widgets.SelectionSlider(
         options=sizes, value=sizes[0], description="batch B", continuous_update=True))
@@ -541,6 +544,7 @@ def sgd_explorer(x=None, y=None, *, minibatch_sgd=None, batch_sizes=(1, 5, 15, 5
         title.set_text(f"B = {batch_size}: {per_epoch} updates per epoch, lr = {lr:.3g}\n"
                        f"final J - J* = {J[-1] - fit.J_star:.2g} "
                        f"(full batch: {J_full[-1] - fit.J_star:.2g})")
+        return sgd_path, full_path, sgd_curve, full_curve, reported, title
 
     explorer = Explorer(
         fig, update,

@@ -63,6 +63,7 @@ def decision_boundary(X, y, names=("x1", "x2"), w=(1.0, -1.0), w0=0.0, n=120):
         arrow.xy = foot + 0.5 * w / np.sqrt(norm2)
         correct = (perceptron_forward(X, w, w0, step) == y).mean()
         title.set_text(f"w = ({w1:.2f}, {w2:.2f}), w0 = {w0:.2f}: {correct:.0%} classified right")
+        return image, line, arrow, title
 
     return Explorer(fig, update,
                     w1=slider(w[0], -3, 3, description="w1"),
@@ -112,6 +113,7 @@ def training_replay(X, y, history, names=("x1", "x2"), n=120, per_epoch=False):
         line.set_data(*line_in_box(w, w0, xlim))
         marker.set_data([t], [n_errors])
         title.set_text(f"after {unit} {t}: {n_errors} misclassified")
+        return image, line, marker, title
 
     return Explorer(fig, update, t=widgets.IntSlider(value=0, min=0, max=len(frames) - 1,
                                                      description=unit,

@@ -23,11 +23,13 @@ KEYS = ("notebook", "experiment", "model", "metric", "value", "seconds")
 
 
 def experiment_modules():
-    """Every module of utils.experiments, imported, in name order."""
+    """Every module of utils.experiments with ``learning_results``, imported, in name order
+    (shared parts, such as the optimiser, measure nothing themselves)."""
     import utils.experiments as package
 
-    return [importlib.import_module(f"{package.__name__}.{info.name}")
-            for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name)]
+    modules = [importlib.import_module(f"{package.__name__}.{info.name}")
+               for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name)]
+    return [m for m in modules if hasattr(m, "learning_results")]
 
 
 def check_record(record, module):

@@ -270,29 +270,33 @@ for _extra in ("setprofile_all_threads", "settrace_all_threads"):
 _real_import = builtins.__import__
 
 
-def _arrays_in(value, depth=0):
-    if isinstance(value, np.ndarray):
-        yield value
-    elif depth < 3 and isinstance(value, dict):
-        for v in value.values():
-            yield from _arrays_in(v, depth + 1)
-    elif depth < 3 and isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _arrays_in(v, depth + 1)
+def _found_in(value, pick, depth=0):
+    """What ``pick`` finds in ``value`` or in the dicts, lists and tuples it holds (3 deep)."""
+    found = pick(value)
+    if found is not None:
+        yield found
+    elif depth < 3 and isinstance(value, (dict, list, tuple)):
+        for v in value.values() if isinstance(value, dict) else value:
+            yield from _found_in(v, pick, depth + 1)
 
 
-def _codes_in(value, depth=0):
+def _array(value):
+    return value if isinstance(value, np.ndarray) else None
+
+
+def _code(value):
     if isinstance(value, functools.partial):
         value = value.func
     code = getattr(getattr(value, "__func__", value), "__code__", None)
-    if isinstance(code, types.CodeType):
-        yield code
-    elif depth < 3 and isinstance(value, dict):
-        for v in value.values():
-            yield from _codes_in(v, depth + 1)
-    elif depth < 3 and isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _codes_in(v, depth + 1)
+    return code if isinstance(code, types.CodeType) else None
+
+
+def _arrays_in(value):
+    return _found_in(value, _array)
+
+
+def _codes_in(value):
+    return _found_in(value, _code)
 
 
 def _arguments(frame):

@@ -10,6 +10,8 @@ from functools import lru_cache
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgba_array
 from matplotlib.patches import Rectangle
 
 from ..experiments.recurrent import one_thread
@@ -67,6 +69,16 @@ def word_states(word):
     return ids, X[0], H_all[0]
 
 
+RED, BLUE = to_rgba_array(["#d62728", "#1f77b4"])  # positive and negative bars
+
+
+def _bars(rows, widths):
+    """Horizontal bars from 0 to ``widths`` (H,), each between its row's corners ``rows``
+    (H, 4): their outlines (H, 4, 2)."""
+    xs = widths[:, None] * np.array([0, 1, 1, 0])
+    return np.stack([xs, rows], axis=-1)
+
+
 def hidden_states(word="recurrent", t=None):
     """Heat maps of a word's inputs x_t (its characters' embeddings) and hidden states h_t,
     step by step, under a time slider with a Play button.
@@ -101,7 +113,9 @@ def hidden_states(word="recurrent", t=None):
                for n in (D, H)]
     xax.add_patch(cursors[0])
     hax.add_patch(cursors[1])
-    bars = bax.barh(np.arange(H), np.zeros(H), color="#1f77b4")
+    # the bars as one collection: one artist to draw on a move instead of H rectangles
+    rows = np.arange(H)[:, None] + np.array([-0.4, -0.4, 0.4, 0.4])  # each bar's corners' y
+    bars = bax.add_collection(PolyCollection(_bars(rows, np.zeros(H)), linewidths=0))
     bax.set(xlim=(-1.05, 1.05), ylim=(H - 0.5, -0.5), yticks=[], xticks=[-1, 0, 1],
             xlabel="h_t")
     bax.axvline(0, color="grey", lw=0.8)
@@ -129,10 +143,9 @@ def hidden_states(word="recurrent", t=None):
             letter.set_color("black" if i < shown else "#aaaaaa")
         changed = [x_image, h_image, *letters, caption]
         h_t = H_all[shown - 1] if shown else np.zeros(H)
-        for bar, value in zip(bars, h_t):
-            bar.set_width(value)
-            bar.set_color("#d62728" if value > 0 else "#1f77b4")
-        changed += list(bars)
+        bars.set_verts(_bars(rows, h_t))
+        bars.set_facecolor(np.where(h_t[:, None] > 0, RED, BLUE))
+        changed.append(bars)
         for cursor in cursors:
             cursor.set_x(shown - 1.5 if shown else -100)
             cursor.set_visible(bool(shown))

@@ -48,8 +48,11 @@ from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
-from matplotlib.font_manager import findfont
+from matplotlib.colors import rgb2hex
+from matplotlib.font_manager import findfont, get_font
 from matplotlib.image import AxesImage
+from matplotlib.path import Path
+from matplotlib.textpath import text_to_path
 from PIL import Image
 
 _IDS = itertools.count()
@@ -355,11 +358,18 @@ def _svg(fig, runs, prefix):
 class _SVGWithAggMetrics(RendererSVG):
     """matplotlib's SVG renderer (in points), laying text out with Agg's metrics at ``dpi``:
     Agg hints its fonts, so its lines are taller than the outlines' (10% at 8.5 pt), and a
-    multi-line or aligned text would land elsewhere than in a full Agg redraw."""
+    multi-line or aligned text would land elsewhere than in a full Agg redraw.
+
+    Plain text is written as matplotlib writes it with ``svg.fonttype = "path"`` (each glyph's
+    outline defined once, then placed by ``<use>``), from outlines and layouts kept across
+    moves: laying a string out and reading its outlines is most of a text's cost, and a move
+    draws mostly the strings and always the glyphs it drew before.
+    """
 
     def __init__(self, width, height, out, dpi):
         super().__init__(width, height, out, image_dpi=dpi, metadata=_NO_METADATA)
-        self.course_dpi = dpi
+        self.course_dpi, self.course_out = dpi, out
+        self.course_defined = set()  # the glyph outlines this SVG defines so far
 
     def get_text_width_height_descent(self, s, prop, ismath):
         """Agg's measure of ``s`` at the figure's dpi, in points."""
@@ -367,19 +377,81 @@ class _SVGWithAggMetrics(RendererSVG):
                      for v in _agg_measure(s, prop.copy(), ismath, self.course_dpi))
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
-        """A long line of fixed-pitch text in pieces of a few characters, each started where
+        """Plain text from kept glyphs (math, clipped or linked text as matplotlib draws it).
+
+        A long line of fixed-pitch text goes in pieces of a few characters, each started where
         Agg's hinted advances put it: outlines advance a little further (0.1 px a character
         at 8.5 pt), so 80 characters would drift by pixels from a full Agg redraw."""
-        if ismath or angle or len(s) <= _PIECE or "Mono" not in findfont(prop):
+        special = (mtext is not None and (mtext.get_fontfeatures() or mtext.get_language()))
+        if (ismath or special or gc.get_url() is not None or gc.get_clip_rectangle() is not None
+                or gc.get_clip_path()[0] is not None):
             super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
             return
-        key, pen = prop.copy(), 0.0
+        key = prop.copy()
+        if angle or len(s) <= _PIECE or "Mono" not in findfont(prop):
+            self._glyphs(gc, x, y, s, key, angle)
+            return
+        pen = 0.0
         for start in range(0, len(s), _PIECE):
             piece = s[start:start + _PIECE]
             if piece.strip():
-                super().draw_text(gc, x + pen * 72 / self.course_dpi, y, piece, prop,
-                                  angle, ismath, mtext)
+                self._glyphs(gc, x + pen * 72 / self.course_dpi, y, piece, key, angle)
             pen += sum(_agg_advance(c, key, self.course_dpi) for c in piece)
+
+    def _glyphs(self, gc, x, y, s, prop, angle):
+        """``s`` at (x, y) (points, y down) as ``<use>``s of its glyphs' outlines, which are
+        defined the first time this SVG uses them: what ``svg.fonttype = "path"`` writes."""
+        glyphs, uses = _laid_out(s, prop)
+        self.writer.comment(s)  # as matplotlib's; it also closes any tag left open
+        new = [g for g in glyphs if g not in self.course_defined]
+        if new:
+            paths = "".join(f'<path id="{_glyph_id(g)}" d="{_OUTLINES[g]}" '
+                            'transform="scale(0.015625)"/>' for g in new)  # 1/64 units
+            self.course_out.write(f"<defs>{paths}</defs>\n")
+            self.course_defined.update(new)
+        style = [] if gc.get_rgb()[:3] == (0, 0, 0) else [f"fill:{rgb2hex(gc.get_rgb())}"]
+        alpha = gc.get_alpha() if gc.get_forced_alpha() else gc.get_rgb()[3]
+        if alpha != 1:
+            style.append(f"opacity:{alpha:g}")
+        scale = prop.get_size_in_points() / text_to_path.FONT_SCALE
+        self.course_out.write(
+            f'<g style="{";".join(style)}" transform="translate({x:.6g} {y:.6g}) '
+            f'rotate({-angle:g}) scale({scale:.6g} {-scale:.6g})">{uses}</g>\n')
+
+
+_OUTLINES = {}  # glyph id -> its outline as SVG path data, in FreeType's 1/64 units
+_PATH_LETTERS = {Path.MOVETO: "M", Path.LINETO: "L", Path.CURVE3: "Q", Path.CURVE4: "C",
+                 Path.CLOSEPOLY: "z"}
+
+
+@lru_cache(maxsize=8192)
+def _laid_out(s, prop):
+    """Plain text ``s`` laid out at the outlines' scale (``text_to_path.FONT_SCALE``): the
+    glyph ids it uses, and its markup, one ``<use>`` per glyph. The outlines of glyphs met for
+    the first time go to ``_OUTLINES``."""
+    font = get_font(findfont(prop))
+    font.set_size(text_to_path.FONT_SCALE, text_to_path.DPI)  # shared with Agg: set each time
+    placed, new, _ = text_to_path.get_glyphs_with_font(font, s, glyph_map=_OUTLINES,
+                                                      return_new_glyphs_only=True)
+    for glyph, (vertices, codes) in new.items():
+        _OUTLINES[glyph] = _path_data(Path(vertices * 64, codes))
+    uses = "".join(f'<use xlink:href="#{_glyph_id(glyph)}" '
+                   f'transform="translate({x:.6g} {y:.6g})"/>' for glyph, x, y, _ in placed)
+    return tuple(dict.fromkeys(glyph for glyph, *_ in placed)), uses
+
+
+def _glyph_id(glyph):
+    """A glyph's id in the page: matplotlib's (font and glyph, URL-quoted), without "%"."""
+    return glyph.replace("%", "_")
+
+
+def _path_data(path):
+    """A path as SVG path data (``d``), its curves kept."""
+    parts = []
+    for points, code in path.iter_segments(simplify=False, curves=True):
+        points = "" if code == Path.CLOSEPOLY else " ".join(f"{v:.6g}" for v in points)
+        parts.append(f"{_PATH_LETTERS[code]} {points}".rstrip())
+    return " ".join(parts)
 
 
 @lru_cache(maxsize=4096)

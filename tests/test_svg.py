@@ -143,6 +143,47 @@ def test_text_is_drawn_as_glyph_outlines_that_follow_the_text():
     assert glyphs(svg) == [glyph] * 4
 
 
+def _glyph_markup(svg):
+    """A text's glyphs as written: (outline id -> path data, [(id, x, y) of each <use>])."""
+    paths = {p.get("id"): " ".join(p.get("d").split()) for p in svg.iter(f"{SVG}path")
+             if p.get("id") and p.get("d")}
+    uses = []
+    for use in svg.iter(f"{SVG}use"):
+        href = use.get(f"{XLINK}href")[1:]
+        if href in paths:  # matplotlib leaves out the first glyph's translate(0 0)
+            x, y = re.match(r"translate\(([-\d.e]+)[ ,]+([-\d.e]+)\)",
+                            use.get("transform", "translate(0 0)")).groups()
+            uses.append((href, float(x), float(y)))
+    return paths, uses
+
+
+def test_text_is_the_markup_and_outlines_matplotlib_writes(tmp_path):
+    """Text is written from outlines and layouts kept across moves: the same glyphs at the
+    same places, with the same outlines, as ``savefig(format="svg")`` with text as paths, in
+    the text's colour and opacity, also when the text moves back to an earlier string."""
+    fig, ax = figure()
+    text = ax.text(0.1, 0.5, "", color="#d62728", alpha=0.5, fontsize=13,
+                   transform=ax.transAxes)
+    words = ["Shakespeare", "AVAIL fig. 1", "Shakespeare"]
+    explorer = Explorer(fig, lambda k: text.set_text(words[k]) or text,
+                        k=widgets.IntSlider(value=0, min=0, max=2))
+    for k, word in enumerate(words):
+        explorer.set(k=k)
+        (_, svg), = layers(explorer)
+        ours = _glyph_markup(svg)
+        group = next(g for g in svg.iter(f"{SVG}g") if g.find(f"{SVG}use") is not None)
+        assert style(group) == {"fill": "#d62728", "opacity": "0.5"}
+        with matplotlib.rc_context({"svg.fonttype": "path"}):
+            saved = Figure(figsize=fig.get_size_inches())
+            saved.text(0.1, 0.5, word, fontsize=13)
+            saved.savefig(tmp_path / "text.svg", format="svg")
+        theirs = _glyph_markup(ET.parse(tmp_path / "text.svg").getroot())
+        assert [g for g, _, _ in ours[1]] == [g for g, _, _ in theirs[1]], word
+        assert [x for _, x, _ in ours[1]] == pytest.approx([x for _, x, _ in theirs[1]])
+        assert {g: ours[0][g] for g, _, _ in ours[1]} == {g: theirs[0][g] for g, _, _ in
+                                                        theirs[1]}
+
+
 def test_lines_of_a_text_are_as_far_apart_as_agg_puts_them():
     """Agg hints its glyphs: its lines are taller than the outlines' (10% at 8.5 pt), so the
     SVG lays text out with Agg's measures, or 16 lines of generated text drift apart."""

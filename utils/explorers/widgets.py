@@ -16,7 +16,8 @@ How a move reaches the screen is matplotlib's blitting: ``update`` returns the a
 moved; the rest of the figure is drawn once, by Agg, as one PNG (the background), and each
 move sends only the moving artists, drawn by matplotlib's own SVG renderer over it (a few kB
 the browser paints in the same frame as a text label; images at their data size, scaled by
-the browser), in the order a full redraw draws them: what is drawn above a moving artist in
+the browser; texts from glyph outlines and layouts kept across moves), in the order a full
+redraw draws them: what is drawn above a moving artist in
 its axes (data points over a moving image, a legend over a moving line) is a transparent PNG
 drawn once, defined once in the page, and placed above it in the SVG (a ``<use>``). So the
 stack looks as a full redraw would (the browser tests compare them pixel by pixel), and a
@@ -415,8 +416,8 @@ class _SVGWithAggMetrics(RendererSVG):
             style.append(f"opacity:{alpha:g}")
         scale = prop.get_size_in_points() / text_to_path.FONT_SCALE
         self.course_out.write(
-            f'<g style="{";".join(style)}" transform="translate({x:.6g} {y:.6g}) '
-            f'rotate({-angle:g}) scale({scale:.6g} {-scale:.6g})">{uses}</g>\n')
+            f'<g style="{";".join(style)}" transform="translate({_num(x)} {_num(y)}) '
+            f'rotate({_num(-angle)}) scale({_num(scale)} {_num(-scale)})">{uses}</g>\n')
 
 
 _OUTLINES = {}  # glyph id -> its outline as SVG path data, in FreeType's 1/64 units
@@ -436,7 +437,7 @@ def _laid_out(s, prop):
     for glyph, (vertices, codes) in new.items():
         _OUTLINES[glyph] = _path_data(Path(vertices * 64, codes))
     uses = "".join(f'<use xlink:href="#{_glyph_id(glyph)}" '
-                   f'transform="translate({x:.6g} {y:.6g})"/>' for glyph, x, y, _ in placed)
+                   f'transform="translate({_num(x)} {_num(y)})"/>' for glyph, x, y, _ in placed)
     return tuple(dict.fromkeys(glyph for glyph, *_ in placed)), uses
 
 
@@ -445,11 +446,16 @@ def _glyph_id(glyph):
     return glyph.replace("%", "_")
 
 
+def _num(value):
+    """A number as matplotlib's SVG writes one: six decimals at most, no trailing zeros."""
+    return f"{value:f}".rstrip("0").rstrip(".")
+
+
 def _path_data(path):
     """A path as SVG path data (``d``), its curves kept."""
     parts = []
     for points, code in path.iter_segments(simplify=False, curves=True):
-        points = "" if code == Path.CLOSEPOLY else " ".join(f"{v:.6g}" for v in points)
+        points = "" if code == Path.CLOSEPOLY else " ".join(map(_num, points))
         parts.append(f"{_PATH_LETTERS[code]} {points}".rstrip())
     return " ".join(parts)
 

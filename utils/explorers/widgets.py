@@ -20,8 +20,9 @@ the browser; texts from glyph outlines and layouts kept across moves), in the or
 redraw draws them: what is drawn above a moving artist in its axes (data points over a moving
 image, a legend over a moving line) is a transparent PNG drawn once, defined once in the
 page, and placed above it in the SVG (a ``<use>``). So the stack looks as a full redraw would
-(the browser tests compare them pixel by pixel), and a move is one message. The figure keeps the layout of its first draw, and ``update`` keeps axis limits fixed (the background's
-ticks would be wrong otherwise). An ``update`` that returns None gets a full redraw (one PNG)
+(the browser tests compare them pixel by pixel), and a move is one message. The figure keeps
+the layout of its first draw, and ``update`` keeps axis limits fixed (the background's ticks
+would be wrong otherwise). An ``update`` that returns None gets a full redraw (one PNG)
 on every move: correct, slower.
 
 Works the same with or without ``%matplotlib widget``: the figure never goes through pyplot.

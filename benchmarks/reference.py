@@ -336,9 +336,10 @@ def _lm_batch(rng):
 
 
 def _lm_step_ours(model, inputs, targets):
-    from utils.experiments.language_model import Adam, clipped
+    from utils.experiments.adam import Adam
+    from utils.experiments.language_model import LR, clipped
 
-    opt = Adam(model.params, lr=2e-3)
+    opt = Adam(model.params, lr=LR)
 
     def ours():
         loss, grads = model.loss_and_grads(inputs, targets)
@@ -350,7 +351,9 @@ def _lm_step_ours(model, inputs, targets):
 def _lm_step_theirs(tparams, loss_fn, inputs, targets):
     import torch
 
-    opt = torch.optim.Adam(list(tparams.values()), lr=2e-3)
+    from utils.experiments.language_model import LR
+
+    opt = torch.optim.Adam(list(tparams.values()), lr=LR)
     ti, tt = torch.tensor(inputs), torch.tensor(targets)
 
     def theirs():

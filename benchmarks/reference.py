@@ -342,7 +342,7 @@ def _lm_step_ours(model, inputs, targets):
     opt = Adam(model.params, lr=LR)
 
     def ours():
-        loss, grads = model.loss_and_grads(inputs, targets)
+        loss, grads, _ = model.loss_and_grads(inputs, targets)
         opt.step(clipped(grads, 5.0)[0])
         return loss
     return ours

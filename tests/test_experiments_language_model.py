@@ -41,7 +41,7 @@ def test_every_models_gradients_match_finite_differences(index):
     inputs = rng.integers(0, V, size=(2, 5))
     inputs[0, :3] = 1  # a character repeated: its embedding row adds up several positions
     targets = rng.integers(0, V, size=(2, 5))
-    loss, grads = model.loss_and_grads(inputs, targets)
+    loss, grads, _ = model.loss_and_grads(inputs, targets)
     assert set(grads) == set(model.params)
     for k, w in model.params.items():
         def f(value, k=k):
@@ -66,6 +66,75 @@ def test_stepping_one_character_at_a_time_agrees_with_whole_windows(index):
     for t, c in enumerate(ids):
         state, z = model.step(state, c)
         np.testing.assert_allclose(z, whole[t], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["rnn", "lstm"])
+def test_a_carried_state_continues_the_sequence(index):
+    """Two halves read one after the other, the first's state carried into the second, score
+    exactly as the whole window does: the state is the recurrent models' memory."""
+    V = 7
+    model = small_models(V)[index]
+    rng = np.random.default_rng(9)
+    inputs, targets = rng.integers(0, V, size=(3, 8)), rng.integers(0, V, size=(3, 8))
+    whole, _, _ = model.loss_and_grads(inputs, targets)
+    first, _, state = model.loss_and_grads(inputs[:, :4], targets[:, :4])
+    second, _, _ = model.loss_and_grads(inputs[:, 4:], targets[:, 4:], state)
+    assert whole == pytest.approx((first + second) / 2, rel=1e-12)
+    cold, _, _ = model.loss_and_grads(inputs[:, 4:], targets[:, 4:])
+    assert cold != pytest.approx(second, rel=1e-6)  # so the state did change something
+
+
+def test_the_transformer_carries_no_state():
+    model = small_models(7)[2]
+    inputs = np.random.default_rng(2).integers(0, 7, size=(2, 6))
+    assert model.loss_and_grads(inputs, inputs)[2] is None
+
+
+def test_streams_read_the_text_as_rows_that_continue_each_other():
+    ids = np.arange(1000)  # each id is its position: where a row reads is plain to see
+    batches = lm.streams(ids, 4, 10, np.random.default_rng(0))
+    first = [next(batches) for _ in range(30)]
+    inputs, targets, fresh = first[0]
+    assert fresh and inputs.shape == targets.shape == (4, 10)
+    assert 0 <= inputs[0, 0] < 10  # a pass starts at a random offset below the length
+    for (x, y, _), (x_next, _, f_next) in zip(first, first[1:]):
+        np.testing.assert_array_equal(y, x + 1)  # the targets are the next characters
+        if not f_next:
+            np.testing.assert_array_equal(x_next[:, 0], x[:, -1] + 1)  # row k goes on
+    passes = [k for k, (_, _, f) in enumerate(first) if f]
+    assert passes[0] == 0 and len(passes) >= 2  # 249 positions a row: 24 batches a pass
+    one_pass = np.concatenate([x for x, _, _ in first[:passes[1]]], axis=1)
+    assert len(np.unique(one_pass)) == one_pass.size  # the rows read different parts
+
+
+def test_the_step_size_decays_along_a_cosine():
+    lrs = [lm.cosine(1e-3, f) for f in np.linspace(0, 1, 11)]
+    assert lrs[0] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(2e-5)
+    assert lrs[5] == pytest.approx(0.51e-3) and all(np.diff(lrs) < 0)
+
+
+def test_training_carries_the_state_and_follows_the_schedule():
+    """A stand-in model records what ``train`` hands it: its own batch shape, the state it
+    returned one batch earlier (None at the start of a pass), and the decaying step size."""
+    class Recorder:
+        training = {"batch": 3, "length": 5, "lr": 0.1}
+
+        def __init__(self):
+            self.params, self.seen = {"w": np.zeros(1)}, []
+
+        def loss_and_grads(self, inputs, targets, state=None):
+            self.seen.append((inputs.shape, state))
+            return 1.0, {"w": np.ones(1)}, len(self.seen)
+
+    model = Recorder()
+    opt = lm.Adam(model.params)
+    lm.train(model, np.arange(200), steps=40, optimizer=opt)
+    shapes, states = zip(*model.seen)
+    assert set(shapes) == {(3, 5)}
+    restarts = [k for k, s in enumerate(states) if s is None]
+    assert restarts[0] == 0 and len(restarts) >= 2  # 12 batches a pass
+    assert all(s == k for k, s in enumerate(states) if k not in restarts)  # the last state
+    assert opt.lr == pytest.approx(lm.cosine(0.1, 39 / 40))  # the last step's size
 
 
 def test_adam_finds_a_quadratics_minimum():

@@ -107,6 +107,18 @@ def test_lstm_forward_matches_nn_lstm_and_lstm_step(N, T, D, H, seed):
         np.testing.assert_allclose(H_all[:, t], h, rtol=1e-13, atol=1e-15)
 
 
+def test_lstm_states_are_the_forward_and_the_last_states_of_its_steps():
+    from utils.reference.gated import lstm_states
+    X, h0, c0, p = _lstm_inputs(np.random.default_rng(4), 3, 5, 2, 4)
+    H_all, h_last, c_last = lstm_states(X, h0, c0, p)
+    np.testing.assert_array_equal(H_all, utils.lstm_forward(X, h0, c0, p))
+    h, c = h0, c0
+    for t in range(5):
+        h, c = utils.lstm_step(X[:, t], h, c, p)
+    np.testing.assert_allclose(h_last, h, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(c_last, c, rtol=1e-13, atol=1e-15)
+
+
 @settings(max_examples=25, deadline=None)
 @given(N=sizes, T=sizes, D=sizes, H=sizes, seed=seeds)
 def test_lstm_backward_matches_autograd(N, T, D, H, seed):

@@ -6,11 +6,16 @@ Three models read the same characters and predict the next one at every position
     char-LSTM     E -> LSTM (notebook 09) -> logits              utils' references
     transformer   E + positions -> pre-norm blocks (notebook 11) with the causal mask -> logits
 
-Each is trained on random windows of the training text (the first 90%) by Adam with global-norm
-clipping, from a zero state, and measured on the held-out text (the last 10%) in nats per
-character with one protocol for all: windows of ``T`` characters read from a zero state, scoring
-the second half of each window, so every scored character has at least ``T/2`` characters of
-context (:func:`heldout_nats`).
+Each reads the training text (the first 90%) as streams, batches that continue each other
+(:func:`streams`): the recurrent models carry their state from one batch to the next, as
+truncated backpropagation through time does (notebook 08), so they learn from more context than
+a window holds; the transformer sees one window at a time, as its context is. All are trained by
+Adam with global-norm clipping and a learning rate that decays along a cosine over the budget,
+and measured on the held-out text (the last 10%) in nats per character with one protocol for
+all: windows of ``T`` characters read from a zero state, scoring the second half of each window,
+so every scored character has at least ``T/2`` characters of context (:func:`heldout_nats`).
+Each model brings its own batch shape and step size (``model.training``), chosen for it on the
+5-minute budget.
 """
 import os
 import time
@@ -19,7 +24,7 @@ import numpy as np
 
 from .. import data
 from ..reference.attention import positional_encoding
-from ..reference.gated import lstm_backward, lstm_forward
+from ..reference.gated import lstm_backward, lstm_states
 from ..reference.losses import cross_entropy_grad, cross_entropy_loss
 from ..reference.transformer import transformer_block, transformer_block_backward
 from .adam import Adam
@@ -27,17 +32,28 @@ from .adam import Adam
 # What every figure of the notebook and the benchmark uses (see the notebook's section 5).
 NOTEBOOKS = ("12_language_model",)
 BATCH, CONTEXT = 32, 64
-LR = 2e-3  # Adam's step size for every model here
+LR = 2e-3  # Adam's step size unless a model brings its own
 
 
 # --- data ------------------------------------------------------------------------------------
 
-def windows(ids, n, length, rng):
-    """``n`` random windows of the text: inputs ``(n, length)`` and targets shifted by one."""
-    starts = rng.integers(0, len(ids) - length - 1, size=n)
-    idx = starts[:, None] + np.arange(length + 1)
-    chunk = ids[idx]
-    return chunk[:, :-1], chunk[:, 1:]
+def streams(ids, batch, length, rng):
+    """Batches that continue each other: the text cut into ``batch`` equal parts read side by
+    side, ``length`` characters a batch, so row k of a batch goes on where row k of the one
+    before stopped, and a model's last state is the right start for the next batch.
+
+    Yields ``(inputs, targets, fresh)`` for ever: (batch, length) ids, the targets shifted by
+    one, and whether the batch starts a pass through the text (continues nothing: start from a
+    zero state). Each pass starts at a random offset below ``length``, so that the cuts between
+    batches move from pass to pass.
+    """
+    while True:
+        offset = int(rng.integers(0, length))
+        part = (len(ids) - offset - 1) // batch
+        starts = offset + part * np.arange(batch)
+        for pos in range(0, part - length, length):
+            chunk = ids[starts[:, None] + pos + np.arange(length + 1)]
+            yield chunk[:, :-1], chunk[:, 1:], pos == 0
 
 
 def encode(text, vocab):
@@ -55,6 +71,13 @@ def prompt_ids(prompt, vocab):
 
 # --- optimisation ----------------------------------------------------------------------------
 
+def cosine(lr, fraction):
+    """The step size ``fraction`` of the way through training: ``lr`` at the start, decaying
+    along half a cosine to 2% of it at the end. Large steps early cover ground; small steps
+    late settle into a minimum instead of rattling around it."""
+    return lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(1.0, fraction))))
+
+
 def clipped(grads, max_norm):
     """Gradients scaled to global L2 norm ``max_norm`` at most (notebook 08), and the norm."""
     norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
@@ -69,11 +92,13 @@ def _normal(rng, shape, std):
 
 
 class CharRNN:
-    """The char-RNN of notebook 12, trained with a ``char_rnn_loss_and_grads`` passed in."""
+    """The char-RNN of notebook 12, trained with a ``char_rnn_loss_and_grads`` passed in.
+    Its state is h (N, H), carried from batch to batch."""
 
     name = "char-RNN"
+    training = {"batch": BATCH, "length": CONTEXT, "lr": LR}
 
-    def __init__(self, V, loss_and_grads, H=256, D=32, seed=0):
+    def __init__(self, V, loss_and_grads, H=256, D=32, seed=0, **training):
         rng = np.random.default_rng(seed)
         self.loss_and_grads_fn = loss_and_grads
         self.params = {"E": _normal(rng, (V, D), 1.0), "W_xh": _normal(rng, (D, H), D ** -0.5),
@@ -81,11 +106,12 @@ class CharRNN:
                        "b_h": np.zeros(H), "W_hy": _normal(rng, (H, V), H ** -0.5),
                        "b_y": np.zeros(V)}
         self.H = H
+        self.training = {**self.training, **training}
 
-    def loss_and_grads(self, inputs, targets):
-        h0 = np.zeros((len(inputs), self.H))
-        loss, grads, _ = self.loss_and_grads_fn(inputs, targets, h0, self.params)
-        return loss, grads
+    def loss_and_grads(self, inputs, targets, state=None):
+        """(loss, grads, h_T) on a batch, from ``state`` (zeros if None)."""
+        h0 = np.zeros((len(inputs), self.H)) if state is None else state
+        return self.loss_and_grads_fn(inputs, targets, h0, self.params)
 
     def logits(self, inputs):
         """(N, T, V) scores at every position, from a zero state."""
@@ -115,11 +141,13 @@ def _softmax_xent(Z, targets):
 
 
 class CharLSTM:
-    """Embedding -> LSTM (utils' reference of notebook 09) -> logits."""
+    """Embedding -> LSTM (utils' reference of notebook 09) -> logits. Its state is (h, c),
+    carried from batch to batch."""
 
     name = "char-LSTM"
+    training = {"batch": BATCH, "length": CONTEXT, "lr": LR}
 
-    def __init__(self, V, H=192, D=32, seed=0):
+    def __init__(self, V, H=192, D=32, seed=0, **training):
         rng = np.random.default_rng(seed)
         b = np.zeros(4 * H)
         b[H:2 * H] = 1.0  # forget gate open at the start: remember by default
@@ -127,29 +155,31 @@ class CharLSTM:
                        "W_h": _normal(rng, (H, 4 * H), H ** -0.5), "b": b,
                        "W_hy": _normal(rng, (H, V), H ** -0.5), "b_y": np.zeros(V)}
         self.H = H
+        self.training = {**self.training, **training}
 
-    def _forward(self, inputs):
+    def _forward(self, inputs, state=None):
         p = self.params
         X = p["E"][inputs]
         zeros = np.zeros((len(inputs), self.H))
-        H_all = lstm_forward(X, zeros, zeros, p)
-        return X, zeros, H_all
+        h0, c0 = (zeros, zeros) if state is None else state
+        return (X, h0, c0, *lstm_states(X, h0, c0, p))
 
-    def loss_and_grads(self, inputs, targets):
+    def loss_and_grads(self, inputs, targets, state=None):
+        """(loss, grads, (h_T, c_T)) on a batch, from ``state`` (zeros if None)."""
         p = self.params
         N, T = inputs.shape
-        X, zeros, H_all = self._forward(inputs)
+        X, h0, c0, H_all, h_last, c_last = self._forward(inputs, state)
         rows = H_all.reshape(N * T, self.H)
         loss, dZ = _softmax_xent(rows @ p["W_hy"] + p["b_y"], targets.reshape(-1))
         dH = (dZ @ p["W_hy"].T).reshape(N, T, self.H)
-        g = lstm_backward(dH, X, zeros, zeros, p)
+        g = lstm_backward(dH, X, h0, c0, p)
         dE = np.zeros_like(p["E"])
         np.add.at(dE, inputs, g["X"])
         return loss, {"E": dE, "W_x": g["W_x"], "W_h": g["W_h"], "b": g["b"],
-                      "W_hy": rows.T @ dZ, "b_y": dZ.sum(axis=0)}
+                      "W_hy": rows.T @ dZ, "b_y": dZ.sum(axis=0)}, (h_last, c_last)
 
     def logits(self, inputs):
-        _, _, H_all = self._forward(inputs)
+        H_all = self._forward(inputs)[3]
         return H_all @ self.params["W_hy"] + self.params["b_y"]
 
     def start(self):
@@ -169,8 +199,9 @@ class CharTransformer:
     """Embedding + positions -> pre-norm transformer blocks (notebook 11), causal -> logits."""
 
     name = "transformer"
+    training = {"batch": BATCH, "length": CONTEXT, "lr": LR}
 
-    def __init__(self, V, D=96, n_blocks=2, n_heads=4, F=384, T=CONTEXT, seed=0):
+    def __init__(self, V, D=96, n_blocks=2, n_heads=4, F=384, T=CONTEXT, seed=0, **training):
         rng = np.random.default_rng(seed)
         self.n_heads, self.T, self.D = n_heads, T, D
         self.params = {"E": _normal(rng, (V, D), 1.0), "W_out": _normal(rng, (D, V), D ** -0.5),
@@ -188,6 +219,7 @@ class CharTransformer:
         self.n_blocks = n_blocks
         self.pe = positional_encoding(T, D)
         self.mask = np.tril(np.ones((T, T), dtype=bool))
+        self.training = {**self.training, **training}
 
     def _block(self, k):
         return {name.split(".", 1)[1]: v for name, v in self.params.items()
@@ -201,7 +233,9 @@ class CharTransformer:
             xs.append(transformer_block(xs[-1], self._block(k), self.n_heads, self.mask[:T, :T]))
         return xs
 
-    def loss_and_grads(self, inputs, targets):
+    def loss_and_grads(self, inputs, targets, state=None):
+        """(loss, grads, None) on a batch: a window is all the context it has, so it carries
+        no state (``state`` is ignored)."""
         p = self.params
         N, T = inputs.shape
         xs = self._forward(inputs)
@@ -217,7 +251,7 @@ class CharTransformer:
         dE = np.zeros_like(p["E"])
         np.add.at(dE, inputs, dX)
         grads["E"] = dE
-        return loss, grads
+        return loss, grads, None
 
     def logits(self, inputs):
         return self._forward(inputs)[-1] @ self.params["W_out"] + self.params["b_out"]
@@ -266,27 +300,36 @@ def seconds(full):
     return 2.0 if quick() else float(full)
 
 
-def train(model, ids, *, seconds=None, steps=None, lr=LR, clip=5.0, batch=BATCH,
-          length=CONTEXT, seed=0, every=None, callback=None, clock=time.perf_counter,
-          optimizer=None):
-    """Adam with global-norm clipping on random windows until ``seconds`` or ``steps`` run out.
+def train(model, ids, *, seconds=None, steps=None, clip=5.0, seed=0, every=None,
+          callback=None, clock=time.perf_counter, optimizer=None, batches=None, schedule=None):
+    """Adam with global-norm clipping until ``seconds`` or ``steps`` run out, on the text read
+    as :func:`streams` with the model's batch shape (``model.training``), its state carried
+    from each batch to the next (from zeros at the start of this call and of each pass).
 
+    The step size follows ``schedule(fraction)`` over this call's budget (``fraction`` from 0
+    to 1 of ``seconds`` or ``steps``); by default :func:`cosine` from the model's ``lr``.
     ``seconds`` are read on ``clock``: the wall clock in the notebook, the process's CPU time
     in the benchmark (``time.process_time``, which a busy machine does not stretch).
     ``callback(step, elapsed, loss)`` is called every ``every`` seconds (a progress bar and a
-    live loss curve in the notebook). ``optimizer`` carries Adam's state over from an earlier
-    call (a new one otherwise). Returns the list of (step, elapsed seconds, loss).
+    live loss curve in the notebook). ``optimizer`` and ``batches`` (a :func:`streams`
+    iterator) carry Adam's state and the place in the text over from an earlier call (new ones
+    otherwise). Returns the list of (step, elapsed seconds, loss).
     """
-    rng = np.random.default_rng(seed)
-    opt = Adam(model.params, lr=lr) if optimizer is None else optimizer
-    history, start, last = [], clock(), -np.inf
+    settings = model.training
+    if schedule is None:
+        schedule = lambda fraction: cosine(settings["lr"], fraction)  # noqa: E731
+    if batches is None:
+        batches = streams(ids, settings["batch"], settings["length"], np.random.default_rng(seed))
+    opt = _adam(model) if optimizer is None else optimizer
+    history, start, last, state = [], clock(), -np.inf, None
     step = 0
     while True:
         elapsed = clock() - start
         if (seconds is not None and elapsed >= seconds) or (steps is not None and step >= steps):
             break
-        inputs, targets = windows(ids, batch, length, rng)
-        loss, grads = model.loss_and_grads(inputs, targets)
+        opt.lr = schedule(elapsed / seconds if seconds is not None else step / steps)
+        inputs, targets, fresh = next(batches)
+        loss, grads, state = model.loss_and_grads(inputs, targets, None if fresh else state)
         grads, _ = clipped(grads, clip)
         opt.step(grads)
         step += 1
@@ -297,26 +340,44 @@ def train(model, ids, *, seconds=None, steps=None, lr=LR, clip=5.0, batch=BATCH,
     return history
 
 
+def _adam(model):
+    """Adam on the model's weights with its own step size and betas (PyTorch's by default)."""
+    settings = model.training
+    return Adam(model.params, lr=settings["lr"], betas=settings.get("betas", (0.9, 0.999)))
+
+
+def contenders(V, char_rnn_loss_and_grads):
+    """The three models of the race, each with the batch shape and step size that trained it
+    best on the 5-minute budget: the char-RNN wider than section 5's (H = 384) and on more,
+    shorter rows (64 x 32: the state carries the longer context)."""
+    return [CharRNN(V, char_rnn_loss_and_grads, H=384, batch=64, length=32, lr=4e-3),
+            CharLSTM(V), CharTransformer(V)]
+
+
 def race(model, train_ids, heldout_ids, vocab, sample_next, *, seconds, checkpoints=6,
          callback=None, clock=time.perf_counter, sample_length=240, windows_scored=400):
-    """Train ``model`` for ``seconds`` in ``checkpoints`` equal stretches; after each, measure
-    the held-out nats/char (on ``windows_scored`` windows spread over the held-out text) and
-    sample a text at temperature 0.8. Measuring is not counted on the clock.
+    """Train ``model`` for ``seconds`` in ``checkpoints`` equal stretches (one step-size
+    schedule over the whole budget, the place in the text kept); after each, measure the
+    held-out nats/char (on ``windows_scored`` windows spread over the held-out text) and sample
+    a text at temperature 0.8. Measuring is not counted on the clock.
 
     Returns ``((seconds (k + 1,), nats (k + 1,)), [(seconds, text), ...])``, starting at 0 s.
     """
     if quick():
         checkpoints, sample_length, windows_scored = 2, 60, 32
-    opt = Adam(model.params, lr=LR)
+    settings = model.training
+    opt = _adam(model)
+    batches = streams(train_ids, settings["batch"], settings["length"], np.random.default_rng(0))
     times, nats, texts = [0.0], [heldout_nats(model, heldout_ids, max_windows=windows_scored)], []
     texts.append((0.0, generate(model, sample_next, vocab, "\n", sample_length, 0.8)))
-    done, steps = 0.0, 0
+    done, steps, stretch = 0.0, 0, seconds / checkpoints
     for k in range(checkpoints):
         def progress(step, elapsed, loss, offset=done, before=steps):
             if callback is not None:
                 callback(before + step, offset + elapsed, loss)
-        history = train(model, train_ids, seconds=seconds / checkpoints, seed=k, clock=clock,
-                        optimizer=opt, callback=progress, every=1.0)
+        history = train(model, train_ids, seconds=stretch, clock=clock, optimizer=opt,
+                        batches=batches, callback=progress, every=1.0,
+                        schedule=lambda f, k=k: cosine(settings["lr"], (k + f) / checkpoints))
         steps += len(history)
         done += history[-1][1] if history else 0.0
         times.append(done)
@@ -347,12 +408,12 @@ def bigram_nats(train_ids, heldout_ids, V):
     return -logp[heldout_ids[:-1], heldout_ids[1:]].mean()
 
 
-def learning_results(quick=False, models=("char-RNN", "char-LSTM", "transformer")):
-    """Held-out nats/char on the fixed split: the add-one bigram, then each model trained for
-    5 minutes (the char-RNN measured at 2 minutes on the way), all with the notebook's batches,
-    Adam and clipping. The clock is the process's CPU time with one BLAS thread, so the
-    budget means "minutes of one core" whatever else the machine runs; ``quick`` trains each
-    for a few seconds. ``seconds`` in a record is that CPU time."""
+def learning_results(quick=False):
+    """Held-out nats/char on the fixed split: the add-one bigram; notebook 12's section 5
+    (the char-RNN as the student trains it, 2 minutes); then the race's three models
+    (:func:`contenders`), 5 minutes each. The clock is the process's CPU time with one BLAS
+    thread, so a budget means "minutes of one core" whatever else the machine runs; ``quick``
+    trains each for a few seconds. ``seconds`` in a record is that CPU time."""
     from threadpoolctl import threadpool_limits
 
     from .. import char_rnn_loss_and_grads
@@ -363,19 +424,12 @@ def learning_results(quick=False, models=("char-RNN", "char-LSTM", "transformer"
               "metric": "heldout_nats_per_char"}
     yield {**record, "model": "add-one bigram",
            "value": float(bigram_nats(train_ids, heldout_ids, V)), "seconds": 0.0}
-    builders = {"char-RNN": lambda: CharRNN(V, char_rnn_loss_and_grads),
-                "char-LSTM": lambda: CharLSTM(V), "transformer": lambda: CharTransformer(V)}
     scale = 1 / 60 if quick else 1.0
-    for name in models:
-        model = builders[name]()
-        opt, done = Adam(model.params, lr=LR), 0.0
-        marks = (120, 300) if name == "char-RNN" else (300,)
+    runs = [("char-RNN, section 5", CharRNN(V, char_rnn_loss_and_grads), 120)]
+    runs += [(model.name, model, 300) for model in contenders(V, char_rnn_loss_and_grads)]
+    for label, model, budget in runs:
         with threadpool_limits(1):
-            for mark in marks:
-                train(model, train_ids, seconds=(mark - done) * scale,
-                                clock=time.process_time, optimizer=opt, seed=int(mark))
-                done = mark
-                yield {**record, "model": f"{name} ({mark // 60:g} min of one core)",
-                       "value": float(heldout_nats(model, heldout_ids,
-                                                   max_windows=64 if quick else None)),
-                       "seconds": round(mark * scale, 1)}
+            train(model, train_ids, seconds=budget * scale, clock=time.process_time)
+            nats = heldout_nats(model, heldout_ids, max_windows=64 if quick else None)
+        yield {**record, "model": f"{label} ({budget // 60:g} min of one core)",
+               "value": float(nats), "seconds": round(budget * scale, 1)}

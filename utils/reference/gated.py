@@ -108,6 +108,18 @@ def lstm_forward(X, h0, c0, params):
     return batch_first(_lstm_forward(time_major(X), h0, c0, W_x, W_h, b)[0][1:])
 
 
+def lstm_states(X, h0, c0, params):
+    """:func:`lstm_forward` that also returns the last cell state, to carry both states on to
+    the next batch (truncated backpropagation through time, notebook 12).
+
+    Returns:
+        (H_all (N, T, H), h_T (N, H), c_T (N, H)).
+    """
+    X, h0, c0, W_x, W_h, b = _check_lstm(X, h0, c0, params)
+    hs, cs, _ = _lstm_forward(time_major(X), h0, c0, W_x, W_h, b)
+    return batch_first(hs[1:]), hs[-1].copy(), cs[-1].copy()
+
+
 def _check_lstm(X, h0, c0, params, dims=None):
     dims = {} if dims is None else dims
     X = check_shape("X", X, ("N", "T", "D"), dims)

@@ -335,11 +335,17 @@ def _lm_batch(rng):
     return ids[:, :-1], ids[:, 1:]
 
 
+def _adam_settings(model):
+    """The step size and betas the model trains with (notebook 12's ``model.training``)."""
+    return model.training["lr"], model.training.get("betas", (0.9, 0.999))
+
+
 def _lm_step_ours(model, inputs, targets):
     from utils.experiments.adam import Adam
-    from utils.experiments.language_model import LR, clipped
+    from utils.experiments.language_model import clipped
 
-    opt = Adam(model.params, lr=LR)
+    lr, betas = _adam_settings(model)
+    opt = Adam(model.params, lr=lr, betas=betas)
 
     def ours():
         loss, grads, _ = model.loss_and_grads(inputs, targets)
@@ -348,12 +354,11 @@ def _lm_step_ours(model, inputs, targets):
     return ours
 
 
-def _lm_step_theirs(tparams, loss_fn, inputs, targets):
+def _lm_step_theirs(model, tparams, loss_fn, inputs, targets):
     import torch
 
-    from utils.experiments.language_model import LR
-
-    opt = torch.optim.Adam(list(tparams.values()), lr=LR)
+    lr, betas = _adam_settings(model)
+    opt = torch.optim.Adam(list(tparams.values()), lr=lr, betas=betas)
     ti, tt = torch.tensor(inputs), torch.tensor(targets)
 
     def theirs():
@@ -383,7 +388,7 @@ def char_rnn_step_case(rng):
             h = torch.tanh(X[:, t] @ tp["W_xh"] + h @ tp["W_hh"] + tp["b_h"])
             hs.append(h)
         return torch.stack(hs, 1) @ tp["W_hy"] + tp["b_y"]
-    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(tp, logits, inputs, targets)
+    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(model, tp, logits, inputs, targets)
 
 
 def char_lstm_step_case(rng):
@@ -397,7 +402,7 @@ def char_lstm_step_case(rng):
     def logits(ti):
         zeros = torch.zeros(LM_N, model.H, dtype=torch.float64)
         return _lstm_torch(tp["E"][ti], zeros, zeros, tp) @ tp["W_hy"] + tp["b_y"]
-    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(tp, logits, inputs, targets)
+    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(model, tp, logits, inputs, targets)
 
 
 def char_transformer_step_case(rng):
@@ -417,7 +422,7 @@ def char_transformer_step_case(rng):
         for layer in layers:
             x = layer(x, src_mask=mask)
         return x @ tp["W_out"] + tp["b_out"]
-    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(tp, logits, inputs, targets)
+    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(model, tp, logits, inputs, targets)
 
 
 CASES = [  # (model, pass, module that must exist in utils, case)

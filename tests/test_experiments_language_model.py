@@ -107,6 +107,19 @@ def test_streams_read_the_text_as_rows_that_continue_each_other():
     assert len(np.unique(one_pass)) == one_pass.size  # the rows read different parts
 
 
+def test_random_windows_come_from_anywhere_and_continue_nothing():
+    ids = np.arange(10_000)
+    batches = lm.random_windows(ids, 8, 16, np.random.default_rng(1))
+    starts = []
+    for _ in range(20):
+        x, y, fresh = next(batches)
+        assert fresh and x.shape == y.shape == (8, 16)
+        np.testing.assert_array_equal(y, x + 1)
+        np.testing.assert_array_equal(np.diff(x, axis=1), 1)  # each row a window of the text
+        starts.extend(x[:, 0])
+    assert max(starts) - min(starts) > 5_000 and max(starts) <= 10_000 - 17
+
+
 def test_the_step_size_decays_along_a_cosine():
     lrs = [lm.cosine(1e-3, f) for f in np.linspace(0, 1, 11)]
     assert lrs[0] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(2e-5)
@@ -117,7 +130,7 @@ def test_training_carries_the_state_and_follows_the_schedule():
     """A stand-in model records what ``train`` hands it: its own batch shape, the state it
     returned one batch earlier (None at the start of a pass), and the decaying step size."""
     class Recorder:
-        training = {"batch": 3, "length": 5, "lr": 0.1}
+        training = {"batches": lm.streams, "batch": 3, "length": 5, "lr": 0.1}
 
         def __init__(self):
             self.params, self.seen = {"w": np.zeros(1)}, []

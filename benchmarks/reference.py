@@ -388,7 +388,8 @@ def char_rnn_step_case(rng):
             h = torch.tanh(X[:, t] @ tp["W_xh"] + h @ tp["W_hh"] + tp["b_h"])
             hs.append(h)
         return torch.stack(hs, 1) @ tp["W_hy"] + tp["b_y"]
-    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(model, tp, logits, inputs, targets)
+    return (_lm_step_ours(model, inputs, targets),
+            _lm_step_theirs(model, tp, logits, inputs, targets))
 
 
 def char_lstm_step_case(rng):
@@ -402,7 +403,8 @@ def char_lstm_step_case(rng):
     def logits(ti):
         zeros = torch.zeros(LM_N, model.H, dtype=torch.float64)
         return _lstm_torch(tp["E"][ti], zeros, zeros, tp) @ tp["W_hy"] + tp["b_y"]
-    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(model, tp, logits, inputs, targets)
+    return (_lm_step_ours(model, inputs, targets),
+            _lm_step_theirs(model, tp, logits, inputs, targets))
 
 
 def char_transformer_step_case(rng):
@@ -422,7 +424,8 @@ def char_transformer_step_case(rng):
         for layer in layers:
             x = layer(x, src_mask=mask)
         return x @ tp["W_out"] + tp["b_out"]
-    return _lm_step_ours(model, inputs, targets), _lm_step_theirs(model, tp, logits, inputs, targets)
+    return (_lm_step_ours(model, inputs, targets),
+            _lm_step_theirs(model, tp, logits, inputs, targets))
 
 
 CASES = [  # (model, pass, module that must exist in utils, case)

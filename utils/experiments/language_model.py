@@ -330,9 +330,9 @@ def train(model, ids, *, seconds=None, steps=None, clip=5.0, seed=0, every=None,
     ``seconds`` are read on ``clock``: the wall clock in the notebook, the process's CPU time
     in the benchmark (``time.process_time``, which a busy machine does not stretch).
     ``callback(step, elapsed, loss)`` is called every ``every`` seconds (a progress bar and a
-    live loss curve in the notebook). ``optimizer`` and ``batches`` (the iterator of an
-    earlier call) carry Adam's state and the place in the text over from an earlier call (new ones
-    otherwise). Returns the list of (step, elapsed seconds, loss).
+    live loss curve in the notebook). ``optimizer`` and ``batches`` (an earlier call's) carry
+    Adam's state and the place in the text over (new ones otherwise). Returns the list of
+    (step, elapsed seconds, loss).
     """
     settings = model.training
     if schedule is None:

@@ -98,7 +98,7 @@ def clipped(grads, max_norm):
 
 # How the recurrent models train: streams of 64 rows of 32 characters, the state carried (it
 # brings the longer context), a larger step, and Adam's average of g^2 over ~100 steps.
-# Measured on 5 minutes of one core: the LSTM 1.61 nats, where 32 rows of 64 at 2e-3 with
+# Measured on 5 minutes of one core: the LSTM 1.60 nats, where 32 rows of 64 at 2e-3 with
 # PyTorch's betas reached 1.74; the char-RNN at 2 minutes 1.63 against 1.72.
 RECURRENT = {"batches": streams, "batch": 64, "length": 32, "lr": 4e-3, "betas": (0.9, 0.99)}
 

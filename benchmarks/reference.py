@@ -337,7 +337,7 @@ def _lm_batch(rng):
 
 def _adam_settings(model):
     """The step size and betas the model trains with (notebook 12's ``model.training``)."""
-    return model.training["lr"], model.training.get("betas", (0.9, 0.999))
+    return model.training["lr"], model.training["betas"]
 
 
 def _lm_step_ours(model, inputs, targets):

@@ -130,7 +130,8 @@ def test_training_carries_the_state_and_follows_the_schedule():
     """A stand-in model records what ``train`` hands it: its own batch shape, the state it
     returned one batch earlier (None at the start of a pass), and the decaying step size."""
     class Recorder:
-        training = {"batches": lm.streams, "batch": 3, "length": 5, "lr": 0.1}
+        training = {"batches": lm.streams, "batch": 3, "length": 5, "lr": 0.1,
+                    "betas": (0.9, 0.999)}
 
         def __init__(self):
             self.params, self.seen = {"w": np.zeros(1)}, []

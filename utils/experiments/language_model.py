@@ -367,9 +367,8 @@ def _batches(model, ids, seed):
 
 
 def _adam(model):
-    """Adam on the model's weights with its own step size and betas (PyTorch's by default)."""
-    settings = model.training
-    return Adam(model.params, lr=settings["lr"], betas=settings.get("betas", (0.9, 0.999)))
+    """Adam on the model's weights with its own step size and betas."""
+    return Adam(model.params, lr=model.training["lr"], betas=model.training["betas"])
 
 
 def contenders(V, char_rnn_loss_and_grads):

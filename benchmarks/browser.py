@@ -167,12 +167,14 @@ def _explorers(nb, name, presses, log, between):
             "missed": sum(t is None for t in times), "moves": len(moves),
             "kernel_ms": _median([t[1] for t in moves]),  # update, drawing, sending
             "update_ms": _median([t[0] for t in moves]),
+            "kernel_cpu_ms": _median([t[3] for t in moves if len(t) > 3]),
             "redrawn": sum(t[2] != "moved" for t in moves),  # background or whole figure
         })
         row = rows[0]
         log(f"  {name} {row['name']} ({row['control']}): {row['median_ms'] or float('nan'):.1f}"
             f" ms against {row['floor_ms'] or float('nan'):.1f} ms for the floor beside it; "
-            f"{row['kernel_ms'] or float('nan'):.1f} ms in the kernel")
+            f"{row['kernel_ms'] or float('nan'):.1f} ms in the kernel "
+            f"({row['kernel_cpu_ms'] or float('nan'):.1f} ms of CPU)")
     between()
     return rows
 

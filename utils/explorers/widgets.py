@@ -104,9 +104,11 @@ class Explorer:
         view: the figure's widget: the background PNG and one ``<svg>`` over it.
         last_error: the traceback text of the latest failed update, or None.
         last_update_ms: kernel time of the latest move (``update``, drawing and sending), ms.
-        timings: the latest moves' ``(update_ms, total_ms, how)``; ``how`` is "moved" (the
-            moving artists alone), "background" (the layers drawn again: new moving artists)
-            or "full" (``update`` returned None: one PNG of the whole figure).
+        timings: the latest moves' ``(update_ms, total_ms, how, cpu_ms)``; ``how`` is
+            "moved" (the moving artists alone), "background" (the layers drawn again: new
+            moving artists) or "full" (``update`` returned None: one PNG of the whole
+            figure); ``cpu_ms`` is the kernel thread's CPU time of ``total_ms`` (the rest is
+            waiting for a core).
     """
 
     def __init__(self, fig, update, **controls):
@@ -168,7 +170,7 @@ class Explorer:
 
     def refresh(self):
         """Call ``update`` with the controls' values and show the result (or the error)."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         try:
             moved = self._update(**self.values)
             updated = time.perf_counter()
@@ -182,7 +184,8 @@ class Explorer:
             self.last_error = None
             self.errors.outputs = ()
         self.last_update_ms = (time.perf_counter() - start) * 1e3
-        self.timings.append(((updated - start) * 1e3, self.last_update_ms, how))
+        self.timings.append(((updated - start) * 1e3, self.last_update_ms, how,
+                             (time.thread_time() - cpu) * 1e3))
 
     def _show(self, moved):
         """Send what ``update`` moved (and the layers under and over it when they change)."""

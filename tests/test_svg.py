@@ -6,6 +6,7 @@ tests read that markup and check that it lands where Agg draws the same artists,
 figure's dpi; tests/browser compares the screen itself with Agg's full redraw.
 """
 import re
+import string
 import xml.etree.ElementTree as ET
 
 import matplotlib
@@ -15,8 +16,11 @@ matplotlib.use("Agg")
 import ipywidgets as widgets  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
 
+from utils.explorers import glyphs  # noqa: E402
 from utils.explorers.widgets import Explorer, figure, slider  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -250,3 +254,40 @@ def test_each_image_keeps_its_own_look_when_another_is_hidden():
     looks = {p.get("width"): "pixelated" in p.get("style", "") for p in svg.iter(f"{SVG}image")}
     assert looks == {"5": True, "6": False}
     assert smooth.get_gid() is None  # given back after the draw
+
+
+def _random_strings(count, seed):
+    """Printable ASCII of every kind a title holds: letters, digits, signs, brackets."""
+    rng = np.random.default_rng(seed)
+    alphabet = string.ascii_letters + string.digits + " .,:;()=+-_%'[]{}<>/|*^~!?#&\"$@"
+    return ["".join(rng.choice(list(alphabet), size=rng.integers(1, 60)))
+            for _ in range(count)]
+
+
+@pytest.mark.parametrize("family, size, dpi", [("sans-serif", 9, 100), ("sans-serif", 11, 72),
+                                               ("monospace", 8.5, 100), ("serif", 13, 150)])
+def test_agg_measure_from_pairs_is_agg_measure_of_the_whole_string(family, size, dpi):
+    """A string's measure is put together from its characters and pairs (glyphs.py): it
+    equals Agg's measure of the whole string, kerned pairs, ligatures and signs that sit
+    above the baseline (a negative descent) included."""
+    prop = FontProperties(family=family, size=size)
+    words = _random_strings(400, seed=1) + ["AVATAR Wo", "fine flow", "-", "'^'", "x_1 = 2"]
+    agg = RendererAgg(1, 1, dpi)
+    for word in words:
+        assert glyphs.agg_measure(word, prop, False, dpi) == pytest.approx(
+            agg.get_text_width_height_descent(word, prop, False), abs=1e-9), word
+
+
+@pytest.mark.parametrize("family", ["sans-serif", "monospace", "serif"])
+def test_outlines_from_pairs_are_matplotlib_layout_of_the_whole_string(family):
+    """The glyphs and their places, put together from characters and pairs, are those of
+    matplotlib's layout of the whole string for ``svg.fonttype = "path"``."""
+    prop = FontProperties(family=family, size=10)
+    for word in _random_strings(300, seed=2) + ["AVATAR Wo", "fine flow", "office"]:
+        ids, uses = glyphs.laid_out(word, prop)
+        expected = glyphs._outlines_whole(word, prop)
+        places = re.findall(r'href="#([^"]+)" transform="translate\(([-\d.]+) ([-\d.]+)\)', uses)
+        assert [g for g, _, _ in places] == [glyphs.glyph_id(g) for g, _, _ in expected], word
+        assert [float(v) for _, x, y in places for v in (x, y)] == pytest.approx(
+            [v for _, x, y in expected for v in (x, y)], abs=1e-6), word
+        assert set(ids) == {g for g, _, _ in expected}

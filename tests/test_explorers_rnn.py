@@ -98,12 +98,12 @@ def test_memory_fades_below_one_and_lasts_longer_near_one():
 
 def test_memory_explorer_moves_the_eigenvalues_with_rho():
     explorer = er.memory(rho=0.5)
-    dots = explorer.fig.axes[0].collections[0]
-    radius = np.abs(dots.get_offsets()).max()
+    dots = explorer.fig.axes[0].lines[1]  # after the unit circle
+    radius = np.max(np.hypot(*dots.get_data()))
+    assert radius == pytest.approx(0.5, rel=1e-9)
     explorer.set(rho=1.5)
     assert explorer.last_error is None
-    assert np.max(np.hypot(*dots.get_offsets().T)) == pytest.approx(1.5, rel=1e-9)
-    assert np.abs(dots.get_offsets()).max() > radius
+    assert np.max(np.hypot(*dots.get_data())) == pytest.approx(1.5, rel=1e-9)
 
 
 def test_memory_axes_never_change():

@@ -37,6 +37,12 @@ def layers(explorer):
     return found
 
 
+def page_defs(explorer):
+    """What the explorer defines once in the page (static pictures, glyph outlines), parsed."""
+    return [ET.fromstring(child.value) for child in explorer.view.children
+            if isinstance(child, widgets.HTML) and child.value.startswith("<svg")]
+
+
 def style(element):
     return dict(part.split(":", 1) for part in element.get("style", "").replace(" ", "")
                 .split(";") if part)
@@ -147,9 +153,11 @@ def test_text_is_drawn_as_glyph_outlines_that_follow_the_text():
     assert glyphs(svg) == [glyph] * 4
 
 
-def _glyph_markup(svg):
-    """A text's glyphs as written: (outline id -> path data, [(id, x, y) of each <use>])."""
-    paths = {p.get("id"): " ".join(p.get("d").split()) for p in svg.iter(f"{SVG}path")
+def _glyph_markup(svg, defined=()):
+    """A text's glyphs as written: (outline id -> path data, [(id, x, y) of each <use>]), the
+    outlines defined in ``svg`` or in the page's ``defined`` elements."""
+    paths = {p.get("id"): " ".join(p.get("d").split())
+             for element in (svg, *defined) for p in element.iter(f"{SVG}path")
              if p.get("id") and p.get("d")}
     uses = []
     for use in svg.iter(f"{SVG}use"):
@@ -174,7 +182,9 @@ def test_text_is_the_markup_and_outlines_matplotlib_writes(tmp_path):
     for k, word in enumerate(words):
         explorer.set(k=k)
         (_, svg), = layers(explorer)
-        ours = _glyph_markup(svg)
+        ours = _glyph_markup(svg, page_defs(explorer))
+        # characters' outlines are defined once in the page; the "fi" ligature's travels
+        assert len(_glyph_markup(svg)[0]) == ("fi" in word)
         group = next(g for g in svg.iter(f"{SVG}g") if g.find(f"{SVG}use") is not None)
         assert style(group) == {"fill": "#d62728", "opacity": "0.5"}
         with matplotlib.rc_context({"svg.fonttype": "path"}):
@@ -186,6 +196,18 @@ def test_text_is_the_markup_and_outlines_matplotlib_writes(tmp_path):
         assert [x for _, x, _ in ours[1]] == pytest.approx([x for _, x, _ in theirs[1]])
         assert {g: ours[0][g] for g, _, _ in ours[1]} == {g: theirs[0][g] for g, _, _ in
                                                         theirs[1]}
+
+
+def test_outlines_beyond_ascii_travel_with_the_move_that_first_needs_them():
+    fig, ax = figure()
+    title = ax.set_title("")
+    explorer = Explorer(fig, lambda rho: title.set_text(f"ρ = {rho:.1f}") or title,
+                        rho=slider(0.5, 0, 1))
+    (_, svg), = layers(explorer)
+    paths, uses = _glyph_markup(svg, page_defs(explorer))
+    assert len(uses) == len("ρ = 0.5") - 2  # spaces draw nothing
+    inline, _ = _glyph_markup(svg)
+    assert len(inline) == 1 and all(g in paths for g, _, _ in uses)  # only ρ's is in the move
 
 
 def test_lines_of_a_text_are_as_far_apart_as_agg_puts_them():

@@ -107,6 +107,38 @@ def test_a_move_resends_only_the_moving_artists():
     assert [t[2] for t in explorer.timings] == ["background", "moved"]
 
 
+def test_a_move_draws_again_only_what_changed():
+    """What ``update`` returns unchanged (the same text again) or does not return keeps the
+    drawing it has; what changed (a setter called: matplotlib's ``stale``) is drawn again,
+    and the layer is what a fresh draw gives."""
+    fig, ax = figure()
+    (line,) = ax.plot([0, 1], [0, 1])
+    title, label = ax.set_title(""), ax.text(0.5, 0.5, "")
+    seen = []
+
+    def update(a, word):
+        line.set_ydata([0, a])  # set on every move, so drawn on every move
+        title.set_text(f"a = {a:.1f}")
+        label.set_text(word)
+        return line, title, label
+
+    explorer = Explorer(fig, update, a=slider(0.5, 0, 1), word=widgets.Text("one"))
+    for artist, name in ((line, "line"), (title, "title"), (label, "label")):
+        artist.draw = (lambda draw, name: lambda renderer: seen.append(name) or draw(renderer))(
+            artist.draw, name)
+    explorer.set(a=0.9)
+    assert sorted(seen) == ["line", "title"]
+    seen.clear()
+    explorer.set(word="two")
+    assert sorted(seen) == ["label", "line"]
+    with matplotlib.rc_context({"svg.hashsalt": "ids from the content"}):
+        explorer.set(a=0.2)
+        sent = moving(explorer)
+        explorer.redraw()
+        assert moving(explorer) == sent
+    assert_same_picture(explorer)
+
+
 def test_the_stack_equals_a_full_redraw_after_every_move():
     fig, update = sandwich()
     explorer = Explorer(fig, update, a=slider(0.0, 0, 3))
@@ -267,6 +299,7 @@ def test_training_replay_moves_through_history():
 # -- every explorer of every notebook ------------------------------------------------------------
 MOVE_EVERY_CONTROL = """
 import io as _io, json as _json
+import matplotlib as _matplotlib
 import numpy as _np
 from PIL import Image as _Image
 import utils.explorers.widgets as _w
@@ -287,6 +320,18 @@ def _off(e):
     full = _np.asarray(_Image.open(_io.BytesIO(e.png())).convert("RGBA")).astype(int)
     return int(_np.abs(e.composed().astype(int) - full).max())
 
+def _layers(e):
+    return [c.value for c in e.view.children]
+
+def _kept_drawings_are_current(e):
+    # the moving layer as the move sent it (what did not move kept from earlier moves)
+    # equals the one drawn from scratch: no artist changed without update returning it
+    sent = _layers(e)
+    e.redraw()
+    return _layers(e) == sent
+
+_matplotlib.rcParams["svg.hashsalt"] = "ids from the content, not random"
+
 _report = []
 for _e in _w.live_explorers():
     for _name, _c in _e.controls.items():
@@ -297,6 +342,8 @@ for _e in _w.live_explorers():
                 _report.append(_where + [_e.last_error[-1500:]])
             elif _off(_e) > 8:
                 _report.append(_where + [f"the stack differs from a full redraw by {_off(_e)}"])
+            elif not _kept_drawings_are_current(_e):
+                _report.append(_where + ["an artist changed but was not returned by update"])
 print(_json.dumps({"errors": _report,
                   "frames": [[t[2] for t in e.timings] for e in _w.live_explorers()]}))
 """
@@ -306,7 +353,8 @@ print(_json.dumps({"errors": _report,
 @pytest.mark.parametrize("assignment", assignments())
 def test_every_explorer_of_every_notebook_shows_what_a_full_redraw_draws(assignment):
     """Each solution notebook (inline backend), then every control of every explorer moved
-    across its range, the stack compared with a full redraw after each move."""
+    across its range, the stack compared with a full redraw after each move, and the moving
+    layer (drawings of what did not move kept) with one drawn from scratch."""
     path = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
     nb = read_notebook(path)
     for cell in nb["cells"]:

@@ -117,9 +117,12 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
         h_line.set_data(*line_in_box(W1[:, unit], b, xlim))
         h_title.set_text(f"hidden unit {unit}: h = g({w1:.1f} x1{_signed(w2)} x2{_signed(b)})")
         o_img.set_data(out_grid.reshape(n, n))
-        for j, line in enumerate(o_lines):
-            line.set_data(*line_in_box(W1[:, j], b1[j], xlim))
-            line.set_linewidth(2.5 if j == unit else 1)
+        for j, line in enumerate(o_lines):  # set only what differs: the rest is not redrawn
+            xy = line_in_box(W1[:, j], b1[j], xlim)
+            if not all(map(np.array_equal, line.get_data(), xy)):
+                line.set_data(*xy)
+            if line.get_linewidth() != (2.5 if j == unit else 1):
+                line.set_linewidth(2.5 if j == unit else 1)
         accuracy = np.mean((out_data > threshold) == (y == 1))
         o_title.set_text(f"output y = sum_j W2_j h_j{_signed(p['b2'][0], '.2f')};  accuracy "
                          f"{accuracy:.0%}")

@@ -16,7 +16,9 @@ How a move reaches the screen is matplotlib's blitting: ``update`` returns the a
 moved; the rest of the figure is drawn once, by Agg, as one PNG (the background), and each
 move sends only the moving artists, drawn by matplotlib's own SVG renderer over it (a few kB
 the browser paints in the same frame as a text label; images at their data size, scaled by
-the browser; texts from glyph outlines and layouts kept across moves), in the order a full
+the browser; texts from glyph outlines and layouts kept across moves). Each moving artist's
+SVG is kept until ``update`` returns it changed (``stale``, as matplotlib marks an artist a
+setter changed), so a move draws what moved, not all that ever moved, in the order a full
 redraw draws them: what is drawn above a moving artist in its axes (data points over a moving
 image, a legend over a moving line) is a transparent PNG drawn once, defined once in the
 page, and placed above it in the SVG (a ``<use>``). So the stack looks as a full redraw would
@@ -36,6 +38,7 @@ import time
 import traceback
 import weakref
 from collections import deque
+from functools import lru_cache
 from operator import attrgetter
 
 import ipywidgets as widgets
@@ -49,6 +52,7 @@ from matplotlib.figure import Figure
 from matplotlib.colors import rgb2hex
 from matplotlib.font_manager import findfont
 from matplotlib.image import AxesImage
+from matplotlib.text import Text
 from matplotlib.transforms import Affine2D
 from matplotlib.textpath import text_to_path
 from PIL import Image
@@ -62,6 +66,7 @@ _SMOOTH = "course-smooth"  # the gid of a moving image that Agg smooths, while i
 _SCOPED_STYLE = '<style type="text/css">.course-figure *{'
 _NO_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}
 _PIECE = 8  # characters of text drawn from one start: they drift < 1 px from Agg's
+_ASCII = [chr(c) for c in range(32, 127)]  # whose outlines are defined once in the page
 
 
 def figure(nrows=1, ncols=1, *, figsize=(6.4, 3.6), **kwargs):
@@ -97,7 +102,9 @@ class Explorer:
         update: called with one keyword per control, e.g. ``update(w=1.0, b=0.5)``; changes
             existing artists through their setters (``set_data``, ``set_text``, ...) and
             returns them (an artist, or a list or tuple of artists and lists of them), as
-            matplotlib's blitting does; None redraws the whole figure on every move.
+            matplotlib's blitting does; None redraws the whole figure on every move. An artist
+            changed in place, not through a setter (``line.get_xdata()[:] = ...``), is not
+            seen as changed: use its setter (or call ``artist.stale = True``).
         **controls: the widgets, by the keyword they feed to ``update``.
 
     Attributes:
@@ -121,9 +128,11 @@ class Explorer:
         self.timings = deque(maxlen=500)
         self._moving = None  # every artist update() returned so far (None: not known yet)
         self._runs = []  # [(moving?, artists, pixels of a static run)] over the background
+        self._drawn = {}  # moving artist -> its SVG and the glyphs it uses, until it moves
+        self._page_glyphs = set()  # glyph outlines defined in the page (self._defs)
         self._background = widgets.Image(format="png", layout=_stacked())
         self._layer = widgets.HTML(layout=_stacked())  # one <svg>: the runs, in order
-        self._defs = widgets.HTML(layout=_stacked(width="0", height="0"))  # static runs
+        self._defs = widgets.HTML(layout=_stacked(width="0", height="0"))  # static runs, glyphs
         self._defs.add_class("course-defs")  # draws nothing itself: only used by the <svg>
         self.view = widgets.GridBox([self._background, self._layer, self._defs],
                                     layout=widgets.Layout(grid_template_areas='"f"',
@@ -205,7 +214,11 @@ class Explorer:
             self._moving = (self._moving or set()) | moved
             self._restack()
             how = "background"
-        self._layer.value = _svg(self.fig, self._runs, self._id)
+        for a in moved:  # drawn again if changed since its last draw (matplotlib's stale)
+            if a.stale:
+                self._drawn.pop(a, None)
+        self._layer.value = _svg(self.fig, self._runs, self._id, self._drawn,
+                                 self._page_glyphs)
         return how
 
     def redraw(self):
@@ -216,10 +229,13 @@ class Explorer:
             self.refresh()  # the first draw has not happened, or every move draws it all
             return
         self._restack()
-        self._layer.value = _svg(self.fig, self._runs, self._id)
+        self._layer.value = _svg(self.fig, self._runs, self._id, self._drawn,
+                                 self._page_glyphs)
 
     def _restack(self):
-        """Draw the background without the moving artists, and the static runs above them."""
+        """Draw the background without the moving artists, and the static runs above them;
+        the moving artists are drawn again on the next move."""
+        self._drawn.clear()
         runs = layers(self.fig, self._moving)
         self._stack(_without(self.fig, [a for _, run in runs for a in run]), runs)
 
@@ -230,7 +246,8 @@ class Explorer:
         self._background.value = _png(background)
         self._runs = [(moving, artists, None if moving else _drawn_alone(self.fig, artists))
                       for moving, artists in runs]
-        self._defs.value = _defs(self.fig, self._runs, self._id)
+        self._page_glyphs = _ascii_glyphs(a for moving, run in runs if moving for a in run)
+        self._defs.value = _defs(self.fig, self._runs, self._id, self._page_glyphs)
         for layer in (self._background, self._layer, self.view):
             layer.layout.width, layer.layout.height = f"{width}px", f"{height}px"
 
@@ -313,46 +330,78 @@ def _drawn_alone(fig, artists):
     return np.asarray(renderer.buffer_rgba()).copy()
 
 
-def _svg(fig, runs, prefix):
+def _svg(fig, runs, prefix, drawn, page_glyphs):
     """The runs over the background as one ``<svg>`` the size of the figure's pixels: the
     moving artists drawn by matplotlib's SVG renderer, each static run where it goes in the
-    stack (a ``<use>`` of its picture, see :func:`_defs`)."""
+    stack (a ``<use>`` of its picture, see :func:`_defs`).
+
+    ``drawn`` keeps each moving artist's markup (and the glyphs it uses) until it moves
+    again: a move draws only what ``update`` returned, the others are written as they were.
+    Glyph outlines are defined in the ``<svg>`` unless ``page_glyphs`` holds them.
+    """
     if not runs:
         return ""
     width, height = fig.canvas.get_width_height()
-    dpi, out = fig.dpi, io.StringIO()
+    size_pt = (width * 72 / fig.dpi, height * 72 / fig.dpi)  # Agg's whole pixels, in points
     artists = [a for moving, run, _ in runs if moving for a in run]
-    # images go at their data size, for the browser to scale: what matplotlib's SVG renderer
-    # does with interpolation "none" (pixelated; the ones Agg smooths are smoothed, below)
+    new = [a for a in artists if a not in drawn]
+    if new:
+        drawn.update(zip(new, _drawn_as_svg(fig, new, size_pt, prefix)))
+    body, glyphs = [], set()
+    for k, (moving, run, _) in enumerate(runs):
+        if not moving:
+            body.append(f'<use xlink:href="#{prefix}-{k}"/>\n')
+        for a in run if moving else ():
+            body.append(drawn[a][0])
+            glyphs |= drawn[a][1]
+    outlines = _outlines(glyphs - page_glyphs)
+    size = f"width:{width}px;height:{height}px"
+    return (f'<div style="position:relative;{size};line-height:0;contain:strict">'
+            + _svg_start(*size_pt).replace("<svg ", f'<svg style="position:absolute;left:0;'
+                                                    f'top:0;{size}" ', 1)
+            + (f"<defs>{outlines}</defs>\n" if outlines else "") + "".join(body)
+            + "</svg></div>")
+
+
+@lru_cache(maxsize=16)
+def _svg_start(width, height):
+    """What matplotlib's SVG renderer writes before the first artist (``width`` by
+    ``height`` points), from ``<svg``: no XML prolog inside a page, and its style rule kept
+    to the figure (``*`` would reach the page's own icons)."""
+    out = io.StringIO()
+    RendererSVG(width, height, out, metadata=_NO_METADATA)
+    start = out.getvalue()
+    return start[start.index("<svg"):].replace('<style type="text/css">*{', _SCOPED_STYLE, 1)
+
+
+def _drawn_as_svg(fig, artists, size_pt, prefix):
+    """Each artist drawn alone by matplotlib's SVG renderer (in points, as
+    ``savefig(format="svg")`` draws): ``[(markup, glyph ids it uses)]``. Images go at their
+    data size, for the browser to scale (what the renderer does with interpolation "none":
+    pixelated; the ones Agg smooths are smoothed)."""
     images = [(a, a.get_interpolation(), a.get_gid()) for a in artists
               if isinstance(a, AxesImage)]
-    uses = []  # (where in the markup, a static run's <use>)
-    fig.dpi = 72  # the SVG renderer works in points, as savefig(format="svg") draws
+    dpi, drawings = fig.dpi, []
+    fig.dpi = 72  # the SVG renderer works in points
     try:
         for a, _, _ in images:
             a.set_gid(_SMOOTH if _smooth(a) else None)  # read by its draw_image
             a.set_interpolation("none")
-        # in points, the size of the figure's whole pixels (as Agg's, flipped from its height)
-        renderer = _SVGWithAggMetrics(width * 72 / dpi, height * 72 / dpi, out, dpi, prefix)
-        for k, (moving, run, _) in enumerate(runs):
-            if not moving:  # between two artists every element written is closed
-                uses.append((out.tell(), f'<use xlink:href="#{prefix}-{k}"/>\n'))
-            for a in run if moving else ():
-                a.draw(renderer)
-        renderer.finalize()
+        for a in artists:
+            out = io.StringIO()
+            renderer = _SVGWithAggMetrics(*size_pt, out, dpi, prefix)
+            start = out.tell()
+            a.draw(renderer)
+            renderer.finalize()  # writes the clip paths it used
+            markup = out.getvalue()
+            drawings.append((markup[start:markup.rindex("</svg>")], renderer.course_glyphs))
     finally:
         fig.dpi = dpi
         for a, interpolation, gid in images:
             a.set_interpolation(interpolation)
             a.set_gid(gid)
-    markup = out.getvalue()
-    for at, use in reversed(uses):
-        markup = markup[:at] + use + markup[at:]
-    markup = markup[markup.index("<svg"):]  # from "<svg": no XML prolog inside a page
-    markup = markup.replace("<style type=\"text/css\">*{", _SCOPED_STYLE, 1)  # not the page's
-    size = f"width:{width}px;height:{height}px"
-    svg = markup.replace("<svg ", f'<svg style="position:absolute;left:0;top:0;{size}" ', 1)
-    return f'<div style="position:relative;{size};line-height:0;contain:strict">{svg}</div>'
+            a.stale = False  # as drawn: only its setting for the SVG was given back
+    return drawings
 
 
 class _SVGWithAggMetrics(RendererSVG):
@@ -369,8 +418,7 @@ class _SVGWithAggMetrics(RendererSVG):
     def __init__(self, width, height, out, dpi, prefix):
         super().__init__(width, height, out, image_dpi=dpi, metadata=_NO_METADATA)
         self.course_dpi, self.course_out, self.course_prefix = dpi, out, prefix
-        self.course_defined = set()  # the glyph outlines this SVG defines so far
-        self.course_clips = itertools.count()
+        self.course_glyphs = set()  # the glyph outlines used, for the <svg> to define
 
     def draw_image(self, gc, x, y, im, transform=None):
         """An image placed by ``transform`` (its data size stretched over its extent, in
@@ -394,7 +442,8 @@ class _SVGWithAggMetrics(RendererSVG):
             attrib["style"] = _PIXELATED
         if clip is not None:  # the axes' box, in points from the top
             left, bottom, width, height = clip.bounds
-            clip_id = f"{self.course_prefix}-clip-{next(self.course_clips)}"
+            # named by the box: a box drawn again by another artist is the same definition
+            clip_id = f"{self.course_prefix}-clip-{'_'.join(f'{v:.2f}' for v in clip.bounds)}"
             self.writer.start("clipPath", id=clip_id)
             self.writer.element("rect", x=num(left), y=num(self.height - bottom - height),
                                 width=num(width), height=num(height))
@@ -432,16 +481,11 @@ class _SVGWithAggMetrics(RendererSVG):
             pen += sum(agg_advance(c, key, self.course_dpi) for c in piece)
 
     def _glyphs(self, gc, x, y, s, prop, angle):
-        """``s`` at (x, y) (points, y down) as ``<use>``s of its glyphs' outlines, which are
-        defined the first time this SVG uses them: what ``svg.fonttype = "path"`` writes."""
+        """``s`` at (x, y) (points, y down) as ``<use>``s of its glyphs' outlines (defined
+        once in the ``<svg>``): what ``svg.fonttype = "path"`` writes."""
         glyphs, uses = laid_out(s, prop)
         self.writer.comment(s)  # as matplotlib's; it also closes any tag left open
-        new = [g for g in glyphs if g not in self.course_defined]
-        if new:
-            paths = "".join(f'<path id="{glyph_id(g)}" d="{OUTLINES[g]}" '
-                            'transform="scale(0.015625)"/>' for g in new)  # 1/64 units
-            self.course_out.write(f"<defs>{paths}</defs>\n")
-            self.course_defined.update(new)
+        self.course_glyphs.update(glyphs)
         style = [] if gc.get_rgb()[:3] == (0, 0, 0) else [f"fill:{rgb2hex(gc.get_rgb())}"]
         alpha = gc.get_alpha() if gc.get_forced_alpha() else gc.get_rgb()[3]
         if alpha != 1:
@@ -452,10 +496,24 @@ class _SVGWithAggMetrics(RendererSVG):
             f'rotate({num(-angle)}) scale({num(scale)} {num(-scale)})">{uses}</g>\n')
 
 
-def _defs(fig, runs, prefix):
+def _outlines(glyphs):
+    """The glyphs' outlines as ``<path>``s for ``<use>``s to place (in FreeType's 1/64 units,
+    as matplotlib writes them)."""
+    return "".join(f'<path id="{glyph_id(g)}" d="{OUTLINES[g]}" transform="scale(0.015625)"/>'
+                   for g in sorted(glyphs))
+
+
+def _ascii_glyphs(artists):
+    """The glyphs of printable ASCII in the fonts of the moving texts among ``artists``."""
+    fonts = {a.get_fontproperties().copy() for a in artists if isinstance(a, Text)}
+    return {g for prop in fonts for c in _ASCII for g in laid_out(c, prop)[0]}
+
+
+def _defs(fig, runs, prefix, glyphs):
     """The static runs' pictures, cropped to what they draw, as ``<image>``s (ids
-    ``{prefix}-{k}``, in the moving layer's units: points) defined once in the page."""
-    dpi, parts = fig.dpi, []
+    ``{prefix}-{k}``, in the moving layer's units: points), and the outlines of ``glyphs``
+    (what moving texts write most), defined once in the page: a move sends their ``<use>``s."""
+    dpi, parts = fig.dpi, [_outlines(glyphs)] if glyphs else []
     for k, (moving, _, pixels) in enumerate(runs):
         drawn = np.argwhere(pixels[..., 3] > 0) if not moving else []
         if len(drawn):

@@ -334,6 +334,7 @@ _matplotlib.rcParams["svg.hashsalt"] = "ids from the content, not random"
 
 _report = []
 for _e in _w.live_explorers():
+    _e.redraw()  # drawn again with the ids the salt gives
     for _name, _c in _e.controls.items():
         for _attr, _v in _values(_c):
             setattr(_c, _attr, _v)

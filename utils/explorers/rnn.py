@@ -148,6 +148,7 @@ def hidden_states(word="recurrent", t=None):
         h_t = H_all[shown - 1] if shown else np.zeros(H)
         for bar, part in zip(bars, (np.maximum(h_t, 0), np.minimum(h_t, 0))):
             bar.set_path(_bars(rows, part))
+            bar.stale = True  # set_path, unlike other setters, does not mark it changed
         changed += bars
         for cursor in cursors:
             cursor.set_x(shown - 1.5 if shown else -100)

@@ -3,9 +3,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import io  # noqa: E402
+
 import ipywidgets as widgets  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
 
 import utils  # noqa: E402
 from explorer_checks import assert_axes_fixed  # noqa: E402
@@ -37,13 +40,24 @@ def test_order_changes_the_final_state():
     assert np.linalg.norm(er.word_states("dog")[2][-1] - er.word_states("god")[2][-1]) > 0.1
 
 
+def shown_states(explorer):
+    """Which cells of the states' map a student sees filled (not the empty grey), as a full
+    redraw shows them: (H, T_MAX) booleans."""
+    pixels = np.asarray(Image.open(io.BytesIO(explorer.png())).convert("RGB"))
+    ax = explorer.fig.axes[2]
+    H = er.char_rnn()[1]["W_hh"].shape[0]
+    cells = [[ax.transData.transform((j, i)) for j in range(er.T_MAX)] for i in range(H)]
+    return np.array([[tuple(pixels[pixels.shape[0] - int(y), int(x)]) != (242, 242, 242)
+                      for x, y in row] for row in cells])
+
+
 def test_hidden_states_shows_the_steps_up_to_t():
     explorer = er.hidden_states("recurrent", t=3)
-    image = explorer.fig.axes[2].images[0]  # the states' heat map
-    shown = ~np.ma.getmaskarray(image.get_array())
+    shown = shown_states(explorer)
+    assert shown.shape == (16, er.T_MAX)
     assert shown[:, :3].all() and not shown[:, 3:].any()
     explorer.set(t=12)
-    assert (~np.ma.getmaskarray(image.get_array())).sum(axis=0).tolist() == [16] * 9 + [0] * 3
+    assert shown_states(explorer).sum(axis=0).tolist() == [16] * 9 + [0] * 3
     explorer.set(word="god", t=2)
     assert explorer.last_error is None
     assert "step 2 of 3" in explorer.fig.get_suptitle()
@@ -55,11 +69,10 @@ def test_hidden_states_slider_spans_the_word_so_every_step_moves_the_picture():
     explorer = er.hidden_states("recurrent")
     t, play = explorer.controls["t"], explorer.play
     assert (t.value, t.max, play.max) == (9, 9, 9)  # starts with the whole word shown
-    image = explorer.fig.axes[2].images[0]
     seen = set()
     for step in range(t.max, 0, -1):
         explorer.set(t=step)
-        seen.add(int((~np.ma.getmaskarray(image.get_array())).sum()))
+        seen.add(int(shown_states(explorer).sum()))
     assert len(seen) == 9
     explorer.set(word="dog")
     assert (t.max, play.max, t.value) == (3, 3, 1) and explorer.last_error is None

@@ -83,7 +83,8 @@ def hidden_states(word="recurrent", t=None):
     step by step, under a time slider with a Play button.
 
     Top: x_t = E[token], one column per character. Bottom: h_1 ... h_t, one column per step,
-    the columns after t still empty. Right: h_t as bars. Type another word: the states are
+    the columns after t still empty (veiled: the maps hold the whole word, so a step moves a
+    veil, not a map). Right: h_t as bars. Type another word: the states are
     recomputed (a 16-unit network, microseconds). Returns an
     :class:`~utils.explorers.widgets.Explorer` with controls ``word`` and ``t``.
     """
@@ -108,10 +109,10 @@ def hidden_states(word="recurrent", t=None):
     letters = [xax.text(i, -0.7, "", ha="center", va="bottom", fontsize=11,
                         fontfamily="monospace") for i in range(T_MAX)]
     xax.set_ylim(D - 0.5, -1.9)  # room above the image for the characters
-    cursors = [Rectangle((-0.5, -0.5), 1, n, fill=False, ec="black", lw=1.5, clip_on=False)
-               for n in (D, H)]
-    xax.add_patch(cursors[0])
-    hax.add_patch(cursors[1])
+    veils = [ax.add_patch(Rectangle((-0.5, -0.5), T_MAX, n, color="#f2f2f2", lw=0))
+             for ax, n in ((xax, D), (hax, H))]
+    cursors = [ax.add_patch(Rectangle((-0.5, -0.5), 1, n, fill=False, ec="black", lw=1.5,
+                                      clip_on=False)) for ax, n in ((xax, D), (hax, H))]
     # the bars as two shapes, the positive ones red and the negative ones blue (each bar in
     # both, of zero width in the other): two paths to draw on a move instead of H rectangles
     rows = np.arange(H)[:, None] + np.array([-0.4, -0.4, 0.4, 0.4])  # each bar's corners' y
@@ -126,25 +127,29 @@ def hidden_states(word="recurrent", t=None):
     cache = {}
 
     def states(text):
+        """The word's states, and the maps of all its steps (set once a word)."""
         if text not in cache:
             cache.clear()  # one word at a time: the slider reuses it
-            cache[text] = word_states(text)
+            cache[text] = ids, X, H_all = word_states(text)
+            xs, hs = np.ma.masked_all((D, T_MAX)), np.ma.masked_all((H, T_MAX))
+            xs[:, :len(ids)], hs[:, :len(ids)] = X.T, H_all.T
+            x_image.set_data(xs)
+            h_image.set_data(hs)
         return cache[text]
 
     def update(word, t):
         ids, X, H_all = states(word)
         T = len(ids)
         shown = min(t, T)
-        xs, hs = np.ma.masked_all((D, T_MAX)), np.ma.masked_all((H, T_MAX))
-        xs[:, :shown], hs[:, :shown] = X[:shown].T, H_all[:shown].T
-        x_image.set_data(xs)
-        h_image.set_data(hs)
+        for veil in veils:  # over the steps after t
+            veil.set_x(shown - 0.5)
+            veil.set_width(T_MAX - shown)
         for i, letter in enumerate(letters):
             letter.set_text(repr(ALPHABET[ids[i]])[1:-1] if i < T else "")
             color = "black" if i < shown else "#aaaaaa"
             if letter.get_color() != color:  # a setter marks it changed: drawn again
                 letter.set_color(color)
-        changed = [x_image, h_image, *letters, caption]
+        changed = [x_image, h_image, *veils, *letters, caption]
         h_t = H_all[shown - 1] if shown else np.zeros(H)
         for bar, part in zip(bars, (np.maximum(h_t, 0), np.minimum(h_t, 0))):
             bar.set_path(_bars(rows, part))

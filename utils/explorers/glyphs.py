@@ -115,6 +115,21 @@ def _outline_step(a, b, prop):
     return placed[1][1] - placed[0][1] if len(placed) == 2 else None
 
 
+def ascii_glyphs(props):
+    """The glyphs of printable ASCII in the fonts ``props`` (FontProperties): what moving
+    texts write most, so their outlines are worth defining once in the page."""
+    fonts = {prop.copy() for prop in props}  # a copy: a cache key must not change later
+    return {glyph for prop in fonts for c in map(chr, range(32, 127))
+            for glyph in laid_out(c, prop)[0]}
+
+
+def outline_defs(glyphs):
+    """The glyphs' outlines as ``<path>``s for ``<use>``s to place (in FreeType's 1/64 units,
+    as matplotlib writes them)."""
+    return "".join(f'<path id="{glyph_id(g)}" d="{OUTLINES[g]}" transform="scale(0.015625)"/>'
+                   for g in sorted(glyphs))
+
+
 def glyph_id(glyph):
     """A glyph's id in the page: matplotlib's (font and glyph, URL-quoted), without "%"."""
     return glyph.replace("%", "_")

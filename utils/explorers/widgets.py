@@ -57,7 +57,7 @@ from matplotlib.transforms import Affine2D
 from matplotlib.textpath import text_to_path
 from PIL import Image
 
-from .glyphs import OUTLINES, agg_advance, agg_measure, glyph_id, laid_out, num
+from .glyphs import agg_advance, agg_measure, ascii_glyphs, laid_out, num, outline_defs
 
 _IDS = itertools.count()
 _LIVE = []  # weak references to every Explorer, in creation order (for benchmarks)
@@ -66,7 +66,6 @@ _SMOOTH = "course-smooth"  # the gid of a moving image that Agg smooths, while i
 _SCOPED_STYLE = '<style type="text/css">.course-figure *{'
 _NO_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}
 _PIECE = 8  # characters of text drawn from one start: they drift < 1 px from Agg's
-_ASCII = [chr(c) for c in range(32, 127)]  # whose outlines are defined once in the page
 
 
 def figure(nrows=1, ncols=1, *, figsize=(6.4, 3.6), **kwargs):
@@ -246,7 +245,8 @@ class Explorer:
         self._background.value = _png(background)
         self._runs = [(moving, artists, None if moving else _drawn_alone(self.fig, artists))
                       for moving, artists in runs]
-        self._page_glyphs = _ascii_glyphs(a for moving, run in runs if moving for a in run)
+        self._page_glyphs = ascii_glyphs(a.get_fontproperties() for moving, run in runs
+                                         if moving for a in run if isinstance(a, Text))
         self._defs.value = _defs(self.fig, self._runs, self._id, self._page_glyphs)
         for layer in (self._background, self._layer, self.view):
             layer.layout.width, layer.layout.height = f"{width}px", f"{height}px"
@@ -354,7 +354,7 @@ def _svg(fig, runs, prefix, drawn, page_glyphs):
         for a in run if moving else ():
             body.append(drawn[a][0])
             glyphs |= drawn[a][1]
-    outlines = _outlines(glyphs - page_glyphs)
+    outlines = outline_defs(glyphs - page_glyphs)
     size = f"width:{width}px;height:{height}px"
     return (f'<div style="position:relative;{size};line-height:0;contain:strict">'
             + _svg_start(*size_pt).replace("<svg ", f'<svg style="position:absolute;left:0;'
@@ -496,24 +496,11 @@ class _SVGWithAggMetrics(RendererSVG):
             f'rotate({num(-angle)}) scale({num(scale)} {num(-scale)})">{uses}</g>\n')
 
 
-def _outlines(glyphs):
-    """The glyphs' outlines as ``<path>``s for ``<use>``s to place (in FreeType's 1/64 units,
-    as matplotlib writes them)."""
-    return "".join(f'<path id="{glyph_id(g)}" d="{OUTLINES[g]}" transform="scale(0.015625)"/>'
-                   for g in sorted(glyphs))
-
-
-def _ascii_glyphs(artists):
-    """The glyphs of printable ASCII in the fonts of the moving texts among ``artists``."""
-    fonts = {a.get_fontproperties().copy() for a in artists if isinstance(a, Text)}
-    return {g for prop in fonts for c in _ASCII for g in laid_out(c, prop)[0]}
-
-
 def _defs(fig, runs, prefix, glyphs):
     """The static runs' pictures, cropped to what they draw, as ``<image>``s (ids
     ``{prefix}-{k}``, in the moving layer's units: points), and the outlines of ``glyphs``
     (what moving texts write most), defined once in the page: a move sends their ``<use>``s."""
-    dpi, parts = fig.dpi, [_outlines(glyphs)] if glyphs else []
+    dpi, parts = fig.dpi, [outline_defs(glyphs)] if glyphs else []
     for k, (moving, _, pixels) in enumerate(runs):
         drawn = np.argwhere(pixels[..., 3] > 0) if not moving else []
         if len(drawn):

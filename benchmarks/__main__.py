@@ -12,6 +12,8 @@ Prints three tables and writes them to benchmarks/latest.md with a plot, benchma
 
 `python -m benchmarks learning [--quick] [--only NN]` measures something else: what every
 notebook's model learns (benchmarks/learning.py, written to benchmarks/learning.json).
+`python -m benchmarks kernel [--only NN]` steps every explorer of every notebook in a kernel,
+without a browser, in about two minutes (benchmarks/kernel.py, written to benchmarks/kernel.md).
 
 Run it on a quiet machine: the figures are wall-clock times.
 """
@@ -32,6 +34,11 @@ def main(argv=None):
         from . import learning
 
         learning.main(argv[1:])
+        return
+    if argv[:1] == ["kernel"]:
+        from . import kernel
+
+        kernel.main(argv[1:])
         return
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

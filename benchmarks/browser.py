@@ -29,21 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 import jupyterlab_driver as driver  # noqa: E402
 
+from .kernel import GOAL_MS as KERNEL_GOAL_MS, MAIN_CONTROL  # noqa: E402
+
 RATIO_GOAL = 1.3  # reported beside the main goal, as before
 ADDED_GOAL_MS = 1000 / 60  # a move adds at most one display frame to the floor beside it
-KERNEL_GOAL_MS = 10.0
 FIRST_WIDGET_GOAL_S = 3.0
 
 # Run in the notebook's kernel (not in the notebook): what each explorer recorded.
-_TIMINGS = """
+_TIMINGS = MAIN_CONTROL + """
 import json as _json, utils.explorers.widgets as _w
-def _main(e):
-    kinds = ("Slider", "Dropdown", "ToggleButtons")
-    for kind in kinds:
-        for name, c in e.controls.items():
-            if kind in type(c).__name__:
-                return name
-    return next(iter(e.controls))
 print(_json.dumps({e.widget.model_id: {
     "name": e._update.__qualname__.split(".")[0], "control": _main(e),
     "timings": [list(t) for t in e.timings]} for e in _w.live_explorers()}))

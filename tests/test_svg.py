@@ -198,6 +198,33 @@ def test_text_is_the_markup_and_outlines_matplotlib_writes(tmp_path):
                                                         theirs[1]}
 
 
+def _markers(svg, gid):
+    """The markers of the artist ``gid`` in an ``<svg>``: [(marker's outline, its stroke,
+    x, y, style)]."""
+    defined = {p.get("id"): (p.get("d"), p.get("style")) for p in svg.iter(f"{SVG}path")}
+    group = next(g for g in svg.iter(f"{SVG}g") if g.get("id") == gid)
+    return [(*defined[use.get(f"{XLINK}href")[1:]], use.get("x"), use.get("y"),
+             use.get("style")) for use in group.iter(f"{SVG}use")]
+
+
+@pytest.mark.parametrize("ys", [[0.2, 0.5, 0.9, 0.1], [0.2, np.nan, 0.9, 0.1],
+                                [0.2, 60.0, 0.9, 0.1]], ids=["inside", "missing", "off the page"])
+def test_markers_are_the_markup_matplotlib_writes(tmp_path, ys):
+    """A marker line's ``<use>`` is written once and copied to each point (points missing or
+    off the page go matplotlib's own way): the same markers, styles and places as
+    ``savefig(format="svg")`` writes."""
+    fig, ax = figure()
+    ax.set(xlim=(0, 4), ylim=(0, 1))
+    (line,) = ax.plot([], [], "o-", ms=6, color="C1", markeredgecolor="black", alpha=0.7,
+                      gid="moving")
+    explorer = Explorer(fig, lambda k: line.set_data([0.5, 1.5, 2.5, 3.5], np.array(ys) * k)
+                        or line, k=slider(1.0, 0.5, 1.0))
+    (_, svg), = layers(explorer)
+    fig.savefig(tmp_path / "markers.svg", format="svg")
+    theirs = _markers(ET.parse(tmp_path / "markers.svg").getroot(), "moving")
+    assert len(theirs) >= np.isfinite(ys).sum() and _markers(svg, "moving") == theirs
+
+
 def test_outlines_beyond_ascii_travel_with_the_move_that_first_needs_them():
     fig, ax = figure()
     title = ax.set_title("")

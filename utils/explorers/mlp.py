@@ -119,7 +119,9 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
         o_img.set_data(out_grid.reshape(n, n))
         for j, line in enumerate(o_lines):  # set only what differs: the rest is not redrawn
             xy = line_in_box(W1[:, j], b1[j], xlim)
-            if not all(map(np.array_equal, line.get_data(), xy)):
+            # a unit with no input weights has no line: NaN, equal to itself here
+            if not all(np.array_equal(old, new, equal_nan=True)
+                       for old, new in zip(line.get_data(), xy)):
                 line.set_data(*xy)
             if line.get_linewidth() != (2.5 if j == unit else 1):
                 line.set_linewidth(2.5 if j == unit else 1)

@@ -453,6 +453,32 @@ class _SVGWithAggMetrics(RendererSVG):
         if clip is not None:
             self.writer.end("g")
 
+    def draw_markers(self, gc, marker_path, marker_trans, path, trans, rgbFace=None):
+        """Markers as matplotlib's SVG renderer writes them (the marker defined once, a
+        ``<use>`` at each point), but its ``<use>`` made once and copied to every point:
+        matplotlib works the same style out again at each point (most of a marker line's
+        cost). Points off the page, missing or with path codes go the renderer's own way."""
+        xy = (trans + Affine2D().scale(1, -1).translate(0, self.height)).transform(
+            path.vertices)
+        inside = np.isfinite(xy).all() and (xy >= 0).all() and (
+            xy <= (self.width * 72, self.height * 72)).all()  # matplotlib's clip box
+        if path.codes is not None or len(xy) < 2 or not inside:
+            super().draw_markers(gc, marker_path, marker_trans, path, trans, rgbFace)
+            return
+        out, start = self.course_out, self.course_out.tell()
+        super().draw_markers(gc, marker_path, marker_trans, type(path)(path.vertices[:1]),
+                             trans, rgbFace)
+        written = out.getvalue()[start:]
+        first = written.rindex("<use ")
+        end = written.index("/>\n", first) + 3
+        line = written[written.rindex("\n", 0, first) + 1:end]  # indented, as matplotlib's
+        head, tail = line.split(' x="', 1)
+        tail = tail[tail.index(' style="'):]
+        out.seek(start + end)
+        out.truncate()
+        out.write("".join(f'{head} x="{num(x)}" y="{num(y)}"{tail}' for x, y in xy[1:])
+                  + written[end:])
+
     def get_text_width_height_descent(self, s, prop, ismath):
         """Agg's measure of ``s`` at the figure's dpi, in points."""
         return tuple(v * 72 / self.course_dpi

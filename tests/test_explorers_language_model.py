@@ -19,7 +19,9 @@ def fixed_logits(prompt):
 
 
 def heights(explorer):
-    return np.array([p.get_height() for p in explorer.fig.axes[0].patches])
+    """The bars' heights as drawn (one shape: a rectangle per character)."""
+    (bars,) = explorer.fig.axes[0].patches
+    return np.array([np.ptp(corners[:, 1]) for corners in bars.get_path().to_polygons()])
 
 
 def test_next_char_bars_are_softmax_of_logits_over_temperature():
@@ -53,9 +55,14 @@ def test_generation_shows_the_prompt_and_what_follows():
     ex = elm.generation_explorer(generate, prompt="JULIET:\n", temperature=0.8)
     text = ex.fig.axes[0].texts[0].get_text()
     assert text.startswith("JULIET:\n<0.8>")
+    # every step of the slider sampled once, with the prompt: a move only looks its text up
+    steps = [round(0.1 * k, 1) for k in range(21)]
+    assert sorted(seen) == [("JULIET:\n", t) for t in steps]
     ex.set(temperature=0.3)
-    ex.set(temperature=0.8)  # cached: not sampled again
-    assert ("JULIET:\n", 0.3) in seen and seen.count(("JULIET:\n", 0.8)) == 1
+    assert ex.fig.axes[0].texts[0].get_text().startswith("JULIET:\n<0.3>")
+    ex.set(temperature=0.8)
+    ex.set(prompt="ROMEO:")
+    assert len(seen) == 2 * len(steps) and ("ROMEO:", 0.8) in seen
 
 
 def race():

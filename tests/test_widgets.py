@@ -20,6 +20,7 @@ from PIL import Image  # noqa: E402
 from conftest import ROOT, assignments, errors, execute, read_notebook  # noqa: E402
 from utils.data import iris_two_species, xor  # noqa: E402
 from utils.explorers import perceptron as explore  # noqa: E402
+from utils.explorers.plotting import rectangles, set_line_data  # noqa: E402
 from utils.explorers.widgets import Explorer, figure, live_explorers, slider  # noqa: E402
 
 
@@ -294,6 +295,31 @@ def test_training_replay_moves_through_history():
     assert list(marker.get_xdata()) == [1] and list(marker.get_ydata()) == [18]
     assert explorer.last_error is None
     assert_same_picture(explorer)
+
+
+def test_a_line_is_set_only_when_it_moves():
+    """An explorer sets a line through ``set_line_data``: a line that did not move (to
+    rounding) is left unchanged, so it is not drawn again; one that moved is set."""
+    _, ax = figure()
+    (line,) = ax.plot([0.0, 1.0], [0.0, 1.0])
+    line.stale = False
+    assert not set_line_data(line, [0.0, 1.0], [0.0, 1.0 + 1e-15]) and not line.stale
+    assert set_line_data(line, [0.0, 1.0], [0.0, 1.001]) and line.stale
+    assert list(line.get_ydata()) == [0.0, 1.001]
+    assert set_line_data(line, [np.nan, np.nan], [-1e6, 1e6])  # no line: NaN
+    line.stale = False
+    assert not set_line_data(line, [np.nan, np.nan], [-1e6, 1e6]) and not line.stale
+    assert set_line_data(line, [0.0, 1.0, 2.0], [0.0, 1.0, 2.0])  # a point more
+
+
+def test_rectangles_are_one_path_of_closed_outlines():
+    bars = rectangles(np.arange(3) - 0.4, np.arange(3) + 0.4, 0.0, [0.5, 0.0, 2.0])
+    polygons = bars.to_polygons()
+    assert len(polygons) == 3
+    for k, (corners, height) in enumerate(zip(polygons, [0.5, 0.0, 2.0])):
+        assert corners[:, 0].min() == pytest.approx(k - 0.4)
+        assert corners[:, 0].max() == pytest.approx(k + 0.4)
+        assert (corners[:, 1].min(), corners[:, 1].max()) == (0.0, height)
 
 
 # -- every explorer of every notebook ------------------------------------------------------------

@@ -2,7 +2,8 @@
 import ipywidgets as widgets
 import numpy as np
 
-from .plotting import DIVERGING, grid, line_in_box, padded_limits, scatter_classes
+from .plotting import (DIVERGING, grid, line_in_box, padded_limits, scatter_classes,
+                       set_line_data)
 from .widgets import Explorer, figure, slider
 
 WEIGHT_RANGE = (-10.0, 10.0)
@@ -118,11 +119,7 @@ def mlp_explorer(X, y, params, g, *, n=90, unit=0, threshold=0.5):
         h_title.set_text(f"hidden unit {unit}: h = g({w1:.1f} x1{_signed(w2)} x2{_signed(b)})")
         o_img.set_data(out_grid.reshape(n, n))
         for j, line in enumerate(o_lines):  # set only what differs: the rest is not redrawn
-            xy = line_in_box(W1[:, j], b1[j], xlim)
-            # a unit with no input weights has no line: NaN, equal to itself here
-            if not all(np.array_equal(old, new, equal_nan=True)
-                       for old, new in zip(line.get_data(), xy)):
-                line.set_data(*xy)
+            set_line_data(line, *line_in_box(W1[:, j], b1[j], xlim))
             if line.get_linewidth() != (2.5 if j == unit else 1):
                 line.set_linewidth(2.5 if j == unit else 1)
         accuracy = np.mean((out_data > threshold) == (y == 1))

@@ -1,5 +1,6 @@
 """Plot helpers shared by the notebooks: grids for decision maps, colours, small figures."""
 import numpy as np
+from matplotlib.path import Path
 
 # Two classes: blue for 0 / negative, orange for 1 / positive (colour-blind safe).
 CLASS_COLORS = ("#1f77b4", "#ff7f0e")
@@ -15,6 +16,28 @@ def grid(xlim, ylim, n=100):
     ys = np.linspace(*ylim, n)
     XX, YY = np.meshgrid(xs, ys)
     return xs, ys, np.column_stack([XX.ravel(), YY.ravel()])
+
+
+def rectangles(x0, x1, y0, y1):
+    """Rectangles from (x0, y0) to (x1, y1) (arrays of one shape, or numbers) as one path of
+    closed outlines: a bar chart that moves as one shape (``PathPatch``), drawn in one go
+    instead of a patch per bar."""
+    x0, x1, y0, y1 = np.broadcast_arrays(x0, x1, y0, y1)
+    corners = np.stack([np.stack([x0, x1, x1, x0], -1).ravel(),
+                        np.stack([y0, y0, y1, y1], -1).ravel()], -1)
+    return Path.make_compound_path_from_polys(corners.reshape(-1, 4, 2))
+
+
+def set_line_data(line, xs, ys):
+    """``line.set_data(xs, ys)``, unless the line is there already (to rounding; NaN, no line,
+    equals NaN): a setter marks a line changed even when it does not move, and the explorer
+    draws a changed line again. Returns whether it moved."""
+    if all(np.shape(old) == np.shape(new) and np.allclose(old, new, rtol=1e-9, atol=1e-12,
+                                                          equal_nan=True)
+           for old, new in zip(line.get_data(), (xs, ys))):
+        return False
+    line.set_data(xs, ys)
+    return True
 
 
 def padded_limits(values, pad=0.1):

@@ -11,10 +11,10 @@ from functools import lru_cache
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.patches import PathPatch, Rectangle
-from matplotlib.path import Path
 
 from ..experiments.recurrent import one_thread
 from ..reference.rnn import embed, rnn_forward
+from .plotting import rectangles
 from .widgets import Explorer, figure
 
 ALPHABET = " abcdefghijklmnopqrstuvwxyz"  # token 0 is the space
@@ -71,13 +71,6 @@ def word_states(word):
 RED, BLUE = "#d62728", "#1f77b4"  # positive and negative bars
 
 
-def _bars(rows, widths):
-    """Horizontal bars from 0 to ``widths`` (H,), each between its row's corners ``rows``
-    (H, 4): one path of H closed outlines."""
-    xs = widths[:, None] * np.array([0, 1, 1, 0])
-    return Path.make_compound_path_from_polys(np.stack([xs, rows], axis=-1))
-
-
 def hidden_states(word="recurrent", t=None):
     """Heat maps of a word's inputs x_t (its characters' embeddings) and hidden states h_t,
     step by step, under a time slider with a Play button.
@@ -115,8 +108,9 @@ def hidden_states(word="recurrent", t=None):
                                       clip_on=False)) for ax, n in ((xax, D), (hax, H))]
     # the bars as two shapes, the positive ones red and the negative ones blue (each bar in
     # both, of zero width in the other): two paths to draw on a move instead of H rectangles
-    rows = np.arange(H)[:, None] + np.array([-0.4, -0.4, 0.4, 0.4])  # each bar's corners' y
-    bars = [bax.add_patch(PathPatch(_bars(rows, np.zeros(H)), color=color, lw=0))
+    rows = np.arange(H)
+    bars = [bax.add_patch(PathPatch(rectangles(0, np.zeros(H), rows - 0.4, rows + 0.4),
+                                    color=color, lw=0))
             for color in (RED, BLUE)]
     bax.set(xlim=(-1.05, 1.05), ylim=(H - 0.5, -0.5), yticks=[], xticks=[-1, 0, 1],
             xlabel="h_t")
@@ -152,7 +146,7 @@ def hidden_states(word="recurrent", t=None):
         changed = [x_image, h_image, *veils, *letters, caption]
         h_t = H_all[shown - 1] if shown else np.zeros(H)
         for bar, part in zip(bars, (np.maximum(h_t, 0), np.minimum(h_t, 0))):
-            bar.set_path(_bars(rows, part))
+            bar.set_path(rectangles(0, part, rows - 0.4, rows + 0.4))
             bar.stale = True  # set_path, unlike other setters, does not mark it changed
         changed += bars
         for cursor in cursors:

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from ..reference.attention import attention_weights, positional_encoding
 from ..reference.transformer import _split_heads, layer_norm
+from .plotting import set_line_data
 from .widgets import Explorer, figure, slider
 
 
@@ -130,10 +131,8 @@ def layer_norm_rows(shift=0.0, scale=1.0, gamma=1.0, beta=0.0, eps=1e-5):
     def update(shift, scale, gamma, beta):
         x = scale * x0 + shift
         y = layer_norm(x, np.full(D, gamma), np.full(D, beta), eps)
-        for line, row in zip(in_lines, x):
-            line.set_ydata(row)
-        for line, row in zip(out_lines, y):
-            line.set_ydata(row)
+        for line, row in zip([*in_lines, *out_lines], [*x, *y]):
+            set_line_data(line, features, row)  # a shift leaves the outputs where they are
         caption.set_text(
             f"inputs: row means {x.mean(1).min():+.2f}..{x.mean(1).max():+.2f}, row stds "
             f"{x.std(1).min():.3g}..{x.std(1).max():.3g}   ->   outputs: row means "

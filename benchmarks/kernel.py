@@ -38,16 +38,18 @@ def _main(e):
 
 # Run in the notebook's kernel, after the notebook: press each explorer's main control.
 _PRESS = MAIN_CONTROL + """
-import json as _json, utils.explorers.widgets as _w
+import json as _json, math as _math, utils.explorers.widgets as _w
 
 def _press(c, way):
     if hasattr(c, "options"):
         c.index = (c.index + way) % len(c.options)
         return way
-    step = getattr(c, "step", 1)
-    if not c.min <= c.value + way * step <= c.max:
+    log = hasattr(c, "base")  # a FloatLogSlider: min, max and step are exponents
+    at = round(_math.log(c.value, c.base), 9) if log else c.value
+    if not c.min <= at + way * c.step <= c.max:
         way = -way  # the end of the range: back the other way
-    c.value = type(c.value)(c.value + way * step)  # FloatLogSlider: step is in exponents
+    at += way * c.step
+    c.value = type(c.value)(c.base ** at if log else at)
     return way
 
 _rows = []

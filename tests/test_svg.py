@@ -305,6 +305,10 @@ def test_each_image_keeps_its_own_look_when_another_is_hidden():
     assert smooth.get_gid() is None  # given back after the draw
 
 
+# ligatures: "fi" and "fl" are placed as a character is; "ffi" is laid out whole
+LIGATURES = ["fine flow", "office", "final cell +0.123", "fluffiest fjord", "fifi", "ff fi"]
+
+
 def _random_strings(count, seed):
     """Printable ASCII of every kind a title holds: letters, digits, signs, brackets."""
     rng = np.random.default_rng(seed)
@@ -320,7 +324,8 @@ def test_agg_measure_from_pairs_is_agg_measure_of_the_whole_string(family, size,
     equals Agg's measure of the whole string, kerned pairs, ligatures and signs that sit
     above the baseline (a negative descent) included."""
     prop = FontProperties(family=family, size=size)
-    words = _random_strings(400, seed=1) + ["AVATAR Wo", "fine flow", "-", "'^'", "x_1 = 2"]
+    words = _random_strings(400, seed=1) + ["AVATAR Wo", "fine flow", "-", "'^'", "x_1 = 2",
+                                            *LIGATURES]
     agg = RendererAgg(1, 1, dpi)
     for word in words:
         assert glyphs.agg_measure(word, prop, False, dpi) == pytest.approx(
@@ -332,7 +337,7 @@ def test_outlines_from_pairs_are_matplotlib_layout_of_the_whole_string(family):
     """The glyphs and their places, put together from characters and pairs, are those of
     matplotlib's layout of the whole string for ``svg.fonttype = "path"``."""
     prop = FontProperties(family=family, size=10)
-    for word in _random_strings(300, seed=2) + ["AVATAR Wo", "fine flow", "office"]:
+    for word in _random_strings(300, seed=2) + ["AVATAR Wo", *LIGATURES]:
         ids, uses = glyphs.laid_out(word, prop)
         expected = glyphs._outlines_whole(word, prop)
         places = re.findall(r'href="#([^"]+)" transform="translate\(([-\d.]+) ([-\d.]+)\)', uses)

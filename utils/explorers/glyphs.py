@@ -6,9 +6,10 @@ Agg's measure, unhinted for the outlines). Both come here from what a font does 
 character alone and with each pair of neighbours, kept across moves: the pen moves from one
 character to the next by the pair's advance (kerning included), and a line's box is the
 pens' span and its characters' boxes. That is all shaping does to Latin text but ligatures
-("fi" drawn as one glyph), which show as a pair shaped into one glyph: strings with such a
-pair, non-ASCII strings and math go through FreeType whole, as matplotlib lays them out.
-tests/test_svg.py checks both against FreeType's whole-string layout on random strings.
+("fi" drawn as one glyph), which show as a pair shaped into one glyph: such a pair is one
+unit, placed as a character is. Non-ASCII strings, math, and ligatures of a ligature
+("ffi") go through FreeType whole, as matplotlib lays them out. tests/test_svg.py checks
+both against FreeType's whole-string layout on random strings and words.
 """
 from functools import lru_cache
 
@@ -18,24 +19,60 @@ from matplotlib.path import Path
 from matplotlib.textpath import text_to_path
 
 OUTLINES = {}  # glyph id -> its outline as SVG path data, in FreeType's 1/64 units
+# how far the pen moves from a unit (a character, or a ligature's two) to the next, kept
+# for the process: (a, b, font, dpi) -> pixels for Agg, (a, b, font) -> outline units; None
+# where the two are shaped into one glyph
+_AGG_STEPS, _OUTLINE_STEPS = {}, {}
+_WARM = set()  # (font, dpi, characters) whose pairs were all laid out at once
+NUMERALS = "0123456789.,-+%e "  # what numbers in a title are written with
 _PATH_LETTERS = {Path.MOVETO: "M", Path.LINETO: "L", Path.CURVE3: "Q", Path.CURVE4: "C",
                  Path.CLOSEPOLY: "z"}
 
 
 def _by_pairs(s, alone, step):
-    """``[(alone(c), pen)]`` for the characters of ``s``, each pen ``step(a, b)`` past the
-    one before; None where a pair is shaped into one glyph (or ``s`` is not plain ASCII)."""
+    """``[(alone(unit), pen)]`` for the units of ``s`` (its characters, but a pair the font
+    shapes into one glyph is one unit), each pen ``step(a, b)`` past the one before; None if
+    ``s`` is not plain ASCII or a unit and the next are shaped into one glyph."""
     if not (s.isascii() and s.isprintable()):
         return None
+    units = []
+    for c in s:
+        if units and len(units[-1]) == 1 and step(units[-1], c) is None:
+            units[-1] += c  # a ligature
+        else:
+            units.append(c)
     placed, pen = [], 0.0
-    for i, c in enumerate(s):
+    for i, unit in enumerate(units):
         if i:
-            advance = step(s[i - 1], c)
+            advance = step(units[i - 1], unit)
             if advance is None:
                 return None
             pen += advance
-        placed.append((alone(c), pen))
+        placed.append((alone(unit), pen))
     return placed
+
+
+def _step(pens):
+    """From the pens of two units laid out together: how far the second is from the first,
+    or None if they were shaped into one glyph."""
+    return pens[1] - pens[0] if len(pens) == 2 else None
+
+
+def warm(props, dpi, chars=NUMERALS):
+    """Lay out, in one go, every pair of ``chars`` in the fonts ``props`` (FontProperties), for
+    Agg at ``dpi`` and for outlines: what a move's new number would lay out pair by pair
+    (0.5 ms a new pair); one string holding them all costs 40 ms a font, once."""
+    every_pair = "".join(a + b for a in chars for b in chars)
+    for prop in {prop.copy() for prop in props}:  # a copy: a cache key must not change later
+        if (prop, dpi, chars) in _WARM:
+            continue
+        _WARM.add((prop, dpi, chars))
+        for steps, pens, key in (
+                (_AGG_STEPS, _agg_pens(every_pair, prop, dpi), (prop, dpi)),
+                (_OUTLINE_STEPS, [x for _, x, _ in _outlines_whole(every_pair, prop)], (prop,))):
+            if len(pens) == len(every_pair):  # no ligature among them
+                for i in range(len(every_pair) - 1):
+                    steps[(every_pair[i], every_pair[i + 1], *key)] = pens[i + 1] - pens[i]
 
 
 # -- Agg's measure -------------------------------------------------------------------------------
@@ -63,13 +100,19 @@ def _agg_alone(c, prop, dpi):
     return _agg_whole(c, prop, False, dpi)
 
 
-@lru_cache(maxsize=16384)
 def _agg_step(a, b, prop, dpi):
     """How far Agg's pen moves from ``a`` to ``b`` (hinted, kerned), in pixels."""
+    key = (a, b, prop, dpi)
+    if key not in _AGG_STEPS:
+        _AGG_STEPS[key] = _step(_agg_pens(a + b, prop, dpi))
+    return _AGG_STEPS[key]
+
+
+def _agg_pens(s, prop, dpi):
+    """Where Agg's layout of ``s`` puts each glyph's pen, in pixels."""
     font = get_font(findfont(prop))
     font.set_size(prop.get_size_in_points(), dpi)  # the font object is shared: set each time
-    pens = font.set_text(a + b, 0.0, flags=get_hinting_flag())
-    return pens[1][0] / 64 if len(pens) == 2 else None
+    return [x / 64 for x, _ in font.set_text(s, 0.0, flags=get_hinting_flag())]
 
 
 def agg_advance(char, prop, dpi):
@@ -109,10 +152,10 @@ def _outline_alone(c, prop):
     return glyph
 
 
-@lru_cache(maxsize=16384)
 def _outline_step(a, b, prop):
-    placed = _outlines_whole(a + b, prop)
-    return placed[1][1] - placed[0][1] if len(placed) == 2 else None
+    if (a, b, prop) not in _OUTLINE_STEPS:
+        _OUTLINE_STEPS[(a, b, prop)] = _step([x for _, x, _ in _outlines_whole(a + b, prop)])
+    return _OUTLINE_STEPS[(a, b, prop)]
 
 
 def ascii_glyphs(props):

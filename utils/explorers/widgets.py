@@ -57,7 +57,8 @@ from matplotlib.transforms import Affine2D
 from matplotlib.textpath import text_to_path
 from PIL import Image
 
-from .glyphs import agg_advance, agg_measure, ascii_glyphs, laid_out, num, outline_defs
+from .glyphs import (agg_advance, agg_measure, ascii_glyphs, laid_out, num, outline_defs,
+                     warm)
 
 _IDS = itertools.count()
 _LIVE = []  # weak references to every Explorer, in creation order (for benchmarks)
@@ -245,8 +246,10 @@ class Explorer:
         self._background.value = _png(background)
         self._runs = [(moving, artists, None if moving else _drawn_alone(self.fig, artists))
                       for moving, artists in runs]
-        self._page_glyphs = ascii_glyphs(a.get_fontproperties() for moving, run in runs
-                                         if moving for a in run if isinstance(a, Text))
+        fonts = [a.get_fontproperties() for moving, run in runs if moving for a in run
+                 if isinstance(a, Text)]
+        self._page_glyphs = ascii_glyphs(fonts)
+        warm(fonts, self.fig.dpi)  # numbers' pairs: laid out now, in one go, not move by move
         self._defs.value = _defs(self.fig, self._runs, self._id, self._page_glyphs)
         for layer in (self._background, self._layer, self.view):
             layer.layout.width, layer.layout.height = f"{width}px", f"{height}px"

@@ -307,6 +307,9 @@ def test_each_image_keeps_its_own_look_when_another_is_hidden():
 
 # ligatures: "fi" and "fl" are placed as a character is; "ffi" is laid out whole
 LIGATURES = ["fine flow", "office", "final cell +0.123", "fluffiest fjord", "fifi", "ff fi"]
+# beyond ASCII, as the explorers write it
+SIGNS = ["p = σ(z) = 0.731 · 0.197", "ρ = 0.95, |λ| ≤ 1", "‖∂h_T/∂h_t‖ → 0", "ROMEO:↵What",
+         "Ωμέγα Привет ±½°", "—“quoted”…", "x₁ ≈ 2×10⁻³"]
 
 
 def _random_strings(count, seed):
@@ -325,7 +328,7 @@ def test_agg_measure_from_pairs_is_agg_measure_of_the_whole_string(family, size,
     above the baseline (a negative descent) included."""
     prop = FontProperties(family=family, size=size)
     words = _random_strings(400, seed=1) + ["AVATAR Wo", "fine flow", "-", "'^'", "x_1 = 2",
-                                            *LIGATURES]
+                                            *LIGATURES, *SIGNS]
     agg = RendererAgg(1, 1, dpi)
     for word in words:
         assert glyphs.agg_measure(word, prop, False, dpi) == pytest.approx(
@@ -337,7 +340,7 @@ def test_outlines_from_pairs_are_matplotlib_layout_of_the_whole_string(family):
     """The glyphs and their places, put together from characters and pairs, are those of
     matplotlib's layout of the whole string for ``svg.fonttype = "path"``."""
     prop = FontProperties(family=family, size=10)
-    for word in _random_strings(300, seed=2) + ["AVATAR Wo", *LIGATURES]:
+    for word in _random_strings(300, seed=2) + ["AVATAR Wo", *LIGATURES, *SIGNS]:
         ids, uses = glyphs.laid_out(word, prop)
         expected = glyphs._outlines_whole(word, prop)
         places = re.findall(r'href="#([^"]+)" transform="translate\(([-\d.]+) ([-\d.]+)\)', uses)

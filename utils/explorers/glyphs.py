@@ -7,8 +7,8 @@ character alone and with each pair of neighbours, kept across moves: the pen mov
 character to the next by the pair's advance (kerning included), and a line's box is the
 pens' span and its characters' boxes. That is all shaping does to Latin text but ligatures
 ("fi" drawn as one glyph), which show as a pair shaped into one glyph: such a pair is one
-unit, placed as a character is. Non-ASCII strings, math, and ligatures of a ligature
-("ffi") go through FreeType whole, as matplotlib lays them out. tests/test_svg.py checks
+unit, placed as a character is. Scripts whose letters join or combine, math, and ligatures
+of a ligature ("ffi") go through FreeType whole, as matplotlib lays them out. tests/test_svg.py checks
 both against FreeType's whole-string layout on random strings and words.
 """
 from functools import lru_cache
@@ -32,9 +32,11 @@ _PATH_LETTERS = {Path.MOVETO: "M", Path.LINETO: "L", Path.CURVE3: "Q", Path.CURV
 def _by_pairs(s, alone, step):
     """``[(alone(unit), pen)]`` for the units of ``s`` (its characters, but a pair the font
     shapes into one glyph is one unit), each pen ``step(a, b)`` past the one before; None if
-    ``s`` is not plain ASCII or a unit and the next are shaped into one glyph."""
-    if not (s.isascii() and s.isprintable()):
-        return None
+    ``s`` holds other than Latin, Greek or Cyrillic letters, punctuation, arithmetic signs
+    and arrows, or a unit and the next are shaped into one glyph."""
+    if not (s.isprintable() and all(c < "\u0300" or "\u0370" <= c < "\u0530"
+                                    or "\u2000" <= c < "\u2300" for c in s)):
+        return None  # only alphabets that neither join nor combine, and common signs
     units = []
     for c in s:
         if units and len(units[-1]) == 1 and step(units[-1], c) is None:

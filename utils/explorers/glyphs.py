@@ -19,10 +19,12 @@ from matplotlib.path import Path
 from matplotlib.textpath import text_to_path
 
 OUTLINES = {}  # glyph id -> its outline as SVG path data, in FreeType's 1/64 units
-# how far the pen moves from a unit (a character, or a ligature's two) to the next, kept
-# for the process: (a, b, font, dpi) -> pixels for Agg, (a, b, font) -> outline units; None
-# where the two are shaped into one glyph
-_AGG_STEPS, _OUTLINE_STEPS = {}, {}
+# Kept for the process, by unit (a character, or a ligature's two), font (its number in
+# _FONTS) and dpi: Agg's measure of a unit, and how far its pen moves from a unit to the next
+# (None where the two are shaped into one glyph); a unit's outline and the same step in
+# outline units
+_AGG_ALONE, _AGG_STEPS, _OUTLINE_ALONE, _OUTLINE_STEPS = {}, {}, {}, {}
+_FONTS = {}  # FontProperties -> its number: hashing one costs a microsecond, once a string
 _WARM = set()  # (font, dpi, characters) whose pairs were all laid out at once
 NUMERALS = "0123456789.,-+%e "  # what numbers in a title are written with
 _PATH_LETTERS = {Path.MOVETO: "M", Path.LINETO: "L", Path.CURVE3: "Q", Path.CURVE4: "C",
@@ -60,18 +62,25 @@ def _step(pens):
     return pens[1] - pens[0] if len(pens) == 2 else None
 
 
+def _font(prop):
+    """The number of the font ``prop`` in the caches' keys (the caller keeps ``prop``
+    unchanged)."""
+    return _FONTS.setdefault(prop, len(_FONTS))
+
+
 def warm(props, dpi, chars=NUMERALS):
     """Lay out, in one go, every pair of ``chars`` in the fonts ``props`` (FontProperties), for
     Agg at ``dpi`` and for outlines: what a move's new number would lay out pair by pair
     (0.5 ms a new pair); one string holding them all costs 40 ms a font, once."""
     every_pair = "".join(a + b for a in chars for b in chars)
     for prop in {prop.copy() for prop in props}:  # a copy: a cache key must not change later
-        if (prop, dpi, chars) in _WARM:
+        font = _font(prop)
+        if (font, dpi, chars) in _WARM:
             continue
-        _WARM.add((prop, dpi, chars))
+        _WARM.add((font, dpi, chars))
         for steps, pens, key in (
-                (_AGG_STEPS, _agg_pens(every_pair, prop, dpi), (prop, dpi)),
-                (_OUTLINE_STEPS, [x for _, x, _ in _outlines_whole(every_pair, prop)], (prop,))):
+                (_AGG_STEPS, _agg_pens(every_pair, prop, dpi), (font, dpi)),
+                (_OUTLINE_STEPS, [x for _, x, _ in _outlines_whole(every_pair, prop)], (font,))):
             if len(pens) == len(every_pair):  # no ligature among them
                 for i in range(len(every_pair) - 1):
                     steps[(every_pair[i], every_pair[i + 1], *key)] = pens[i + 1] - pens[i]
@@ -83,8 +92,10 @@ def agg_measure(s, prop, ismath, dpi):
     """Agg's ``(width, height, descent)`` of ``s`` at ``dpi``, in pixels, as
     ``RendererAgg.get_text_width_height_descent`` gives it: the pen's span to the last
     character's advance, from the highest glyph top to the lowest glyph bottom."""
+    font = _font(prop)
     placed = None if ismath or not s else _by_pairs(
-        s, lambda c: _agg_alone(c, prop, dpi), lambda a, b: _agg_step(a, b, prop, dpi))
+        s, lambda c: _agg_alone(c, prop, font, dpi),
+        lambda a, b: _agg_step(a, b, prop, font, dpi))
     if placed is None:
         return _agg_whole(s, prop, ismath, dpi)
     ascent = max(height - descent for (_, height, descent), _ in placed)
@@ -97,14 +108,15 @@ def _agg_whole(s, prop, ismath, dpi):
     return RendererAgg(1, 1, dpi).get_text_width_height_descent(s, prop, ismath)
 
 
-@lru_cache(maxsize=4096)
-def _agg_alone(c, prop, dpi):
-    return _agg_whole(c, prop, False, dpi)
+def _agg_alone(c, prop, font, dpi):
+    if (c, font, dpi) not in _AGG_ALONE:
+        _AGG_ALONE[(c, font, dpi)] = _agg_whole(c, prop, False, dpi)
+    return _AGG_ALONE[(c, font, dpi)]
 
 
-def _agg_step(a, b, prop, dpi):
+def _agg_step(a, b, prop, font, dpi):
     """How far Agg's pen moves from ``a`` to ``b`` (hinted, kerned), in pixels."""
-    key = (a, b, prop, dpi)
+    key = (a, b, font, dpi)
     if key not in _AGG_STEPS:
         _AGG_STEPS[key] = _step(_agg_pens(a + b, prop, dpi))
     return _AGG_STEPS[key]
@@ -129,7 +141,9 @@ def laid_out(s, prop):
     """Plain text ``s`` laid out at the outlines' scale (``text_to_path.FONT_SCALE``): the
     glyph ids it uses, and its markup, one ``<use>`` per glyph. The outlines of glyphs met for
     the first time go to ``OUTLINES``."""
-    placed = _by_pairs(s, lambda c: _outline_alone(c, prop), lambda a, b: _outline_step(a, b, prop))
+    font = _font(prop)
+    placed = _by_pairs(s, lambda c: _outline_alone(c, prop, font),
+                       lambda a, b: _outline_step(a, b, prop, font))
     placed = (_outlines_whole(s, prop) if placed is None
               else [(glyph, x, 0.0) for glyph, x in placed])
     uses = "".join(f'<use xlink:href="#{glyph_id(glyph)}" '
@@ -148,16 +162,16 @@ def _outlines_whole(s, prop):
     return [(glyph, x, y) for glyph, x, y, _ in placed]
 
 
-@lru_cache(maxsize=4096)
-def _outline_alone(c, prop):
-    (glyph, _, _), = _outlines_whole(c, prop)
-    return glyph
+def _outline_alone(c, prop, font):
+    if (c, font) not in _OUTLINE_ALONE:
+        (_OUTLINE_ALONE[(c, font)], _, _), = _outlines_whole(c, prop)
+    return _OUTLINE_ALONE[(c, font)]
 
 
-def _outline_step(a, b, prop):
-    if (a, b, prop) not in _OUTLINE_STEPS:
-        _OUTLINE_STEPS[(a, b, prop)] = _step([x for _, x, _ in _outlines_whole(a + b, prop)])
-    return _OUTLINE_STEPS[(a, b, prop)]
+def _outline_step(a, b, prop, font):
+    if (a, b, font) not in _OUTLINE_STEPS:
+        _OUTLINE_STEPS[(a, b, font)] = _step([x for _, x, _ in _outlines_whole(a + b, prop)])
+    return _OUTLINE_STEPS[(a, b, font)]
 
 
 def ascii_glyphs(props):

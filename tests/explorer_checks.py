@@ -102,3 +102,11 @@ def inside(ax, x, y):
     """Whether the data point (x, y) lies within ax's limits."""
     (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
     return bool(x0 <= x <= x1 and y0 <= y <= y1)
+
+
+def bars(ax):
+    """The bars drawn in ``ax`` as one shape (a path of rectangles, ``plotting.rectangles``):
+    ``(N, 4)`` rows of left, right, bottom and top, in data units, in the path's order."""
+    (patch,) = ax.patches
+    return np.array([(c[:, 0].min(), c[:, 0].max(), c[:, 1].min(), c[:, 1].max())
+                     for c in patch.get_path().to_polygons()])

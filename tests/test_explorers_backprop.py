@@ -7,7 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import utils  # noqa: E402
-from explorer_checks import assert_axes_fixed, inside  # noqa: E402
+from explorer_checks import assert_axes_fixed, bars, inside  # noqa: E402
 from utils.explorers import backprop as eb  # noqa: E402
 
 torch = pytest.importorskip("torch", reason="PyTorch checks the per-layer gradients")
@@ -18,8 +18,10 @@ def explorer():
     return eb.gradient_flow()
 
 
-def heights(bars):
-    return np.array([bar.get_height() for bar in bars])
+def heights(ax):
+    """The heights of the bars in ``ax`` (drawn as one shape)."""
+    boxes = bars(ax)
+    return boxes[:, 3] - boxes[:, 2]
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
@@ -55,8 +57,8 @@ def test_the_stories_the_notebook_tells():
 
 def test_explorer_swaps_bar_heights(explorer):
     left, right = explorer.fig.axes[:2]
-    grads, stuck = left.patches, right.patches
-    assert len(grads) == 10 and len(stuck) == 9
+    grads, stuck = left, right
+    assert len(bars(grads)) == 10 and len(bars(stuck)) == 9
     explorer.set(activation="sigmoid", scale=1.0, bias=0.0)
     before = heights(grads), heights(stuck)
     explorer.set(activation="relu", bias=-1.0)
@@ -76,7 +78,7 @@ def test_every_setting_draws_without_error(explorer):
             for bias in (eb.BIASES[0], eb.BIASES[-1]):
                 explorer.set(activation=activation, scale=scale, bias=bias)
                 assert explorer.last_error is None
-                assert np.all(np.isfinite(heights(explorer.fig.axes[0].patches)))
+                assert np.all(np.isfinite(heights(explorer.fig.axes[0])))
 
 
 def test_axes_never_change_and_every_bar_is_in_view():
@@ -84,10 +86,9 @@ def test_axes_never_change_and_every_bar_is_in_view():
     left, right = explorer.fig.axes[:2]
 
     def check(explorer, values):
-        for bar in left.patches:
-            assert inside(left, bar.get_x(), bar.get_y() + bar.get_height())
-        for bar in right.patches:
-            assert inside(right, bar.get_x(), bar.get_height())
+        for ax in (left, right):
+            for x, _, _, top in bars(ax):
+                assert inside(ax, x, top)
         dots = explorer.fig.axes[1].lines[0]
         assert all(inside(right, a, b) for a, b in zip(dots.get_xdata(), dots.get_ydata()))
 

@@ -7,7 +7,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from explorer_checks import assert_axes_fixed  # noqa: E402
+from explorer_checks import assert_axes_fixed, bars  # noqa: E402
 from utils.explorers import language_model as elm  # noqa: E402
 
 VOCAB = "\n !,.:?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -20,8 +20,8 @@ def fixed_logits(prompt):
 
 def heights(explorer):
     """The bars' heights as drawn (one shape: a rectangle per character)."""
-    (bars,) = explorer.fig.axes[0].patches
-    return np.array([np.ptp(corners[:, 1]) for corners in bars.get_path().to_polygons()])
+    boxes = bars(explorer.fig.axes[0])
+    return boxes[:, 3] - boxes[:, 2]
 
 
 def test_next_char_bars_are_softmax_of_logits_over_temperature():

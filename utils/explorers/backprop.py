@@ -10,8 +10,10 @@ from functools import lru_cache
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.patches import PathPatch
 
 from ..reference.backprop import ACTIVATIONS, dense_backward
+from .plotting import rectangles
 from .widgets import Explorer, figure
 
 SCALES = tuple(float(s) for s in np.round(np.arange(0.25, 4.001, 0.25), 2))
@@ -111,16 +113,21 @@ def gradient_flow(depth=10, width=64, n=64, seed=0, activation="sigmoid", scale=
     layers = np.arange(1, depth + 1)
 
     fig, (gax, sax) = figure(1, 2, figsize=(8.8, 3.6), width_ratios=(1.25, 1))
-    grad_bars = gax.bar(layers, np.ones(depth), bottom=FLOOR, color="#1f77b4")
+    # each chart's bars as one shape, a path of rectangles (one to draw on a move, not many)
+    sides = layers - 0.4, layers + 0.4
+    grad_bars = gax.add_patch(PathPatch(rectangles(*sides, FLOOR, np.full(depth, FLOOR)),
+                                        color="#1f77b4", lw=0))
     gax.set(yscale="log", ylim=(FLOOR, top), xticks=layers, xlabel="layer l (1 = input side)",
             ylabel=r"$\|\partial J / \partial W_l\|$", title="gradient size per layer")
-    stuck_bars = sax.bar(layers[:-1], np.zeros(depth - 1), color="#d62728", alpha=0.75,
-                         label="share stuck (g' < 1% of max)")
+    stuck_bars = sax.add_patch(PathPatch(
+        rectangles(sides[0][:-1], sides[1][:-1], 0, np.zeros(depth - 1)), color="#d62728",
+        alpha=0.75, lw=0, label="share stuck (g' < 1% of max)"))
     slope_dots, = sax.plot(layers[:-1], np.zeros(depth - 1), "o-", color="black", ms=4,
                            label="mean g'(z)")
     sax.set(ylim=(0, 1.3), yticks=np.linspace(0, 1, 6), xticks=layers[:-1],
             xlabel="hidden layer l", title="hidden units: dead or saturated?")
-    sax.legend(loc="upper center", ncol=2, fontsize=7, frameon=False)
+    sax.legend(handles=[slope_dots, stuck_bars], loc="upper center", ncol=2, fontsize=7,
+               frameon=False)
     # a gradient of exactly 0 has no bar on a log axis: mark it, and say so when all are 0
     zero_marks, = gax.plot([], [], "x", color="#d62728", ms=8, mew=2, label="exactly 0")
     gax.legend(handles=[zero_marks], loc="upper right", fontsize=7, frameon=False)
@@ -130,15 +137,14 @@ def gradient_flow(depth=10, width=64, n=64, seed=0, activation="sigmoid", scale=
 
     def update(activation, scale, bias):
         result = table[(activation, scale, bias)]
-        for bar, value in zip(grad_bars, result["grad_norm"]):
-            value = value if np.isfinite(value) else top
-            bar.set_height(min(max(value, FLOOR), top) - FLOOR)
+        grads = np.where(np.isfinite(result["grad_norm"]), result["grad_norm"], top)
+        grad_bars.set_path(rectangles(*sides, FLOOR, np.clip(grads, FLOOR, top)))
         zero = np.asarray(result["grad_norm"]) == 0
         zero_marks.set_data(layers[zero], np.full(zero.sum(), FLOOR * 30))
         zero_note.set_text("every layer's gradient is exactly 0:\nno unit lets any "
                            "gradient through" if zero.all() else "")
-        for bar, value in zip(stuck_bars, result["stuck"]):
-            bar.set_height(value)
+        stuck_bars.set_path(rectangles(sides[0][:-1], sides[1][:-1], 0, result["stuck"]))
+        grad_bars.stale = stuck_bars.stale = True  # set_path does not mark them changed
         slope_dots.set_ydata(result["mean_slope"])
         caption.set_text(_caption(activation, scale, bias, result))
         return grad_bars, stuck_bars, slope_dots, caption

@@ -310,6 +310,9 @@ def test_a_line_is_set_only_when_it_moves():
     line.stale = False
     assert not set_line_data(line, [np.nan, np.nan], [-1e6, 1e6]) and not line.stale
     assert set_line_data(line, [0.0, 1.0, 2.0], [0.0, 1.0, 2.0])  # a point more
+    assert set_line_data(line, [0.0, 1.0], [np.inf, 1.0])
+    assert not set_line_data(line, [0.0, 1.0], [np.inf, 1.0])
+    assert set_line_data(line, [0.0, 1.0], [-np.inf, 1.0])
 
 
 def test_rectangles_are_one_path_of_closed_outlines():

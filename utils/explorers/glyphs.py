@@ -8,8 +8,9 @@ character to the next by the pair's advance (kerning included), and a line's box
 pens' span and its characters' boxes. That is all shaping does to Latin text but ligatures
 ("fi" drawn as one glyph), which show as a pair shaped into one glyph: such a pair is one
 unit, placed as a character is. Scripts whose letters join or combine, math, and ligatures
-of a ligature ("ffi") go through FreeType whole, as matplotlib lays them out. tests/test_svg.py checks
-both against FreeType's whole-string layout on random strings and words.
+of a ligature ("ffi") go through FreeType whole, as matplotlib lays them out.
+tests/test_svg.py checks both against FreeType's whole-string layout on random strings and
+words.
 """
 from functools import lru_cache
 
@@ -124,9 +125,9 @@ def _agg_step(a, b, prop, font, dpi):
 
 def _agg_pens(s, prop, dpi):
     """Where Agg's layout of ``s`` puts each glyph's pen, in pixels."""
-    font = get_font(findfont(prop))
-    font.set_size(prop.get_size_in_points(), dpi)  # the font object is shared: set each time
-    return [x / 64 for x, _ in font.set_text(s, 0.0, flags=get_hinting_flag())]
+    face = get_font(findfont(prop))
+    face.set_size(prop.get_size_in_points(), dpi)  # the font object is shared: set each time
+    return [x / 64 for x, _ in face.set_text(s, 0.0, flags=get_hinting_flag())]
 
 
 def agg_advance(char, prop, dpi):

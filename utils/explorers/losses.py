@@ -4,7 +4,7 @@ import numpy as np
 
 from ..reference.activations import sigmoid
 from ..reference.losses import softmax
-from .plotting import CLASS_COLORS
+from .plotting import CLASS_COLORS, set_line_data
 from .widgets import Explorer, figure, slider
 
 LOSS_COLOR, GRAD_COLOR, NAIVE_COLOR = "black", CLASS_COLORS[1], "#d62728"
@@ -100,7 +100,7 @@ def loss_curves(y=1.0, z=-2.0, n=401):
         bad = _bce_naive(y, log_s, log_1ms)
         naive.set_data(zs, bad)
         broken = ~np.isfinite(bad)
-        broken_marks.set_data(zs[broken], np.full(broken.sum(), 0.97))
+        set_line_data(broken_marks, zs[broken], np.full(broken.sum(), 0.97))  # hundreds: drawn again only if moved
         naive_text.set_text(
             f"naive loss: inf/NaN\nat {broken.sum()} of {len(zs)} z"
             + (f",\nfrom |z| = {np.abs(zs[broken]).min():.0f}" if broken.any() else ""))

@@ -100,7 +100,8 @@ def loss_curves(y=1.0, z=-2.0, n=401):
         bad = _bce_naive(y, log_s, log_1ms)
         naive.set_data(zs, bad)
         broken = ~np.isfinite(bad)
-        set_line_data(broken_marks, zs[broken], np.full(broken.sum(), 0.97))  # hundreds: drawn again only if moved
+        # hundreds of crosses: drawn again only if they moved
+        set_line_data(broken_marks, zs[broken], np.full(broken.sum(), 0.97))
         naive_text.set_text(
             f"naive loss: inf/NaN\nat {broken.sum()} of {len(zs)} z"
             + (f",\nfrom |z| = {np.abs(zs[broken]).min():.0f}" if broken.any() else ""))

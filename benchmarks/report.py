@@ -66,7 +66,9 @@ def latency_table(result):
             "kernel (`update`, then drawing and sending what it moved; `Explorer.timings`), "
             "wall clock; *kernel CPU ms*: the kernel thread's CPU time of it (the rest is "
             "waiting for a core the browser and the server are using).\n\n"
-            + _table(header, rows))
+            + _table(header, rows)
+            + "".join(f"\n\nNot measured: {f['notebook']} ({f['error']})."
+                      for f in result.get("failed", [])))
 
 
 def notebook_table(nbclient_rows, browser_result):

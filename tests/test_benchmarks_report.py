@@ -54,3 +54,12 @@ def test_the_report_is_rewritten_from_a_saved_run(tmp_path):
     assert "| 01_perceptron | `slow` | w1 | 12.0 | 30.0 | 2.50 | +18.0 | **no** |" in text
     assert "Not measured (`--skip reference`)" in text
     assert (tmp_path / "latest.png").stat().st_size > 10_000
+
+
+def test_a_notebook_that_could_not_be_measured_is_named_with_its_error():
+    result = dict(_result(), failed=[{"notebook": "12_language_model",
+                                      "error": "TimeoutError: Timeout 90000ms exceeded."}])
+    table = report.latency_table(result)
+    assert table.endswith("Not measured: 12_language_model (TimeoutError: Timeout 90000ms "
+                          "exceeded.).")
+    assert "| 01_perceptron | `slow` |" in table  # the others' rows are kept

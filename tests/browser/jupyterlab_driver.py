@@ -475,16 +475,17 @@ class Notebook:
         """How many widgets cell ``index`` displays."""
         return self.page.evaluate(_CELL_WIDGETS_JS, index)
 
-    def run_all(self, after_cell=None):
+    def run_all(self, after_cell=None, timeout=None):
         """Run every cell from the top, in order, whatever errors; return seconds taken.
 
         JupyterLab's "Run All" stops at the first error (an unanswered exercise), so this runs
         cell by cell, as a student pressing Shift-Enter through the notebook does.
-        ``after_cell(index)`` is called after each cell has finished.
+        ``after_cell(index)`` is called after each cell has finished; ``timeout`` (ms) is how
+        long a cell may run.
         """
         start = time.perf_counter()
         for index in range(len(self.cells())):
-            self.run_cell(index, force_select=index == 0)
+            self.run_cell(index, timeout=timeout, force_select=index == 0)
             if after_cell is not None:
                 after_cell(index)
         self.wait_idle()

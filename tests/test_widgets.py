@@ -15,12 +15,13 @@ matplotlib.use("Agg")
 import ipywidgets as widgets  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.patches import PathPatch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from conftest import ROOT, assignments, errors, execute, read_notebook  # noqa: E402
 from utils.data import iris_two_species, xor  # noqa: E402
 from utils.explorers import perceptron as explore  # noqa: E402
-from utils.explorers.plotting import rectangles, set_line_data  # noqa: E402
+from utils.explorers.plotting import rectangles, set_line_data, set_rectangles  # noqa: E402
 from utils.explorers.widgets import Explorer, figure, live_explorers, slider  # noqa: E402
 
 
@@ -323,6 +324,11 @@ def test_rectangles_are_one_path_of_closed_outlines():
         assert corners[:, 0].min() == pytest.approx(k - 0.4)
         assert corners[:, 0].max() == pytest.approx(k + 0.4)
         assert (corners[:, 1].min(), corners[:, 1].max()) == (0.0, height)
+    _, ax = figure()
+    patch = ax.add_patch(PathPatch(bars))
+    patch.stale = False
+    set_rectangles(patch, 0.0, 1.0, 0.0, [3.0])  # moved, and marked changed to be drawn
+    assert patch.stale and [p[:, 1].max() for p in patch.get_path().to_polygons()] == [3.0]
 
 
 # -- every explorer of every notebook ------------------------------------------------------------

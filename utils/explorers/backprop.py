@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.patches import PathPatch
 
 from ..reference.backprop import ACTIVATIONS, dense_backward
-from .plotting import rectangles
+from .plotting import rectangles, set_rectangles
 from .widgets import Explorer, figure
 
 SCALES = tuple(float(s) for s in np.round(np.arange(0.25, 4.001, 0.25), 2))
@@ -138,13 +138,12 @@ def gradient_flow(depth=10, width=64, n=64, seed=0, activation="sigmoid", scale=
     def update(activation, scale, bias):
         result = table[(activation, scale, bias)]
         grads = np.where(np.isfinite(result["grad_norm"]), result["grad_norm"], top)
-        grad_bars.set_path(rectangles(*sides, FLOOR, np.clip(grads, FLOOR, top)))
+        set_rectangles(grad_bars, *sides, FLOOR, np.clip(grads, FLOOR, top))
         zero = np.asarray(result["grad_norm"]) == 0
         zero_marks.set_data(layers[zero], np.full(zero.sum(), FLOOR * 30))
         zero_note.set_text("every layer's gradient is exactly 0:\nno unit lets any "
                            "gradient through" if zero.all() else "")
-        stuck_bars.set_path(rectangles(sides[0][:-1], sides[1][:-1], 0, result["stuck"]))
-        grad_bars.stale = stuck_bars.stale = True  # set_path does not mark them changed
+        set_rectangles(stuck_bars, sides[0][:-1], sides[1][:-1], 0, result["stuck"])
         slope_dots.set_ydata(result["mean_slope"])
         caption.set_text(_caption(activation, scale, bias, result))
         return grad_bars, stuck_bars, slope_dots, caption

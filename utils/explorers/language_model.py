@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 
-from .plotting import rectangles
+from .plotting import rectangles, set_rectangles
 from .widgets import Explorer, figure, slider
 
 TEMPERATURES = np.round(np.arange(0.0, 2.01, 0.1), 2)
@@ -63,8 +63,7 @@ def next_char_explorer(next_logits, vocab, prompt="ROMEO:\nWhat light", temperat
             cache.clear()  # one prompt at a time: its logits are all a move needs
             cache[prompt] = next_logits(prompt)
         p = _probs(cache[prompt], temperature)
-        bars.set_path(rectangles(x - 0.4, x + 0.4, 0, p))
-        bars.stale = True  # set_path, unlike other setters, does not mark it changed
+        set_rectangles(bars, x - 0.4, x + 0.4, 0, p)
         for label, i in zip(top, np.argsort(p)[::-1][:10]):
             label.set_position((i, p[i] + 0.01))
             label.set_text(_shown(vocab[i]) if p[i] > 0.02 else "")

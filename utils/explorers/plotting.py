@@ -28,6 +28,13 @@ def rectangles(x0, x1, y0, y1):
     return Path.make_compound_path_from_polys(corners.reshape(-1, 4, 2))
 
 
+def set_rectangles(patch, x0, x1, y0, y1):
+    """Move bars drawn as one ``PathPatch`` of :func:`rectangles` to these rectangles, and mark
+    the patch changed: ``set_path``, unlike matplotlib's other setters, does not."""
+    patch.set_path(rectangles(x0, x1, y0, y1))
+    patch.stale = True
+
+
 def set_line_data(line, xs, ys):
     """``line.set_data(xs, ys)``, unless the line is there already (to rounding; NaN, no line,
     equals NaN): a setter marks a line changed even when it does not move, and the explorer

@@ -14,7 +14,7 @@ from matplotlib.patches import PathPatch, Rectangle
 
 from ..experiments.recurrent import one_thread
 from ..reference.rnn import embed, rnn_forward
-from .plotting import rectangles
+from .plotting import rectangles, set_rectangles
 from .widgets import Explorer, figure
 
 ALPHABET = " abcdefghijklmnopqrstuvwxyz"  # token 0 is the space
@@ -146,8 +146,7 @@ def hidden_states(word="recurrent", t=None):
         changed = [x_image, h_image, *veils, *letters, caption]
         h_t = H_all[shown - 1] if shown else np.zeros(H)
         for bar, part in zip(bars, (np.maximum(h_t, 0), np.minimum(h_t, 0))):
-            bar.set_path(rectangles(0, part, rows - 0.4, rows + 0.4))
-            bar.stale = True  # set_path, unlike other setters, does not mark it changed
+            set_rectangles(bar, 0, part, rows - 0.4, rows + 0.4)
         changed += bars
         for cursor in cursors:
             cursor.set_x(shown - 1.5 if shown else -100)
@@ -361,8 +360,7 @@ def gradient_through_time(rho=1.0, input_scale=0.5):
         norms, shares = table[(rho, input_scale)]
         line.set_ydata(np.clip(np.nan_to_num(norms, nan=1e30, posinf=1e30), 1e-30, 1e30))
         guide.set_ydata(np.clip(rho ** (T - steps.astype(float)), 1e-30, 1e30))
-        bars.set_path(rectangles(*bins, 0, shares))
-        bars.stale = True  # set_path, unlike other setters, does not mark it changed
+        set_rectangles(bars, *bins, 0, shares)
         mean_slope = float(np.dot(shares, centres))
         caption.set_text(f"spectral radius {rho:.2f}, input scale {input_scale:g}: "
                          f"||dh_T/dh_0|| = {norms[0]:.1e}, mean tanh' about {mean_slope:.2f}")

@@ -52,7 +52,6 @@ from matplotlib.figure import Figure
 from matplotlib.colors import rgb2hex
 from matplotlib.font_manager import findfont
 from matplotlib.image import AxesImage
-from matplotlib.path import Path
 from matplotlib.text import Text
 from matplotlib.transforms import Affine2D
 from matplotlib.textpath import text_to_path
@@ -458,11 +457,10 @@ class _SVGWithAggMetrics(RendererSVG):
             self.writer.end("g")
 
     def draw_markers(self, gc, marker_path, marker_trans, path, trans, rgbFace=None):
-        """Markers as one ``<path>``: the marker's outline at each point, in the style matplotlib
-        gives its ``<use>``s (one line's markers share it). A browser pays for each element:
-        a ``<use>`` a point cost it 3x more to take in (hundreds of dots: 7 ms against 2.5 ms,
-        headless Chromium) for fewer bytes. Points off the page, missing or with path codes
-        go matplotlib's own way."""
+        """Markers as matplotlib's SVG renderer writes them (the marker defined once, a
+        ``<use>`` at each point), but its ``<use>`` made once and copied to every point:
+        matplotlib works the same style out again at each point (most of a marker line's
+        cost). Points off the page, missing or with path codes go the renderer's own way."""
         xy = (trans + Affine2D().scale(1, -1).translate(0, self.height)).transform(
             path.vertices)
         inside = np.isfinite(xy).all() and (xy >= 0).all() and (
@@ -472,16 +470,17 @@ class _SVGWithAggMetrics(RendererSVG):
             return
         out, start = self.course_out, self.course_out.tell()
         super().draw_markers(gc, marker_path, marker_trans, type(path)(path.vertices[:1]),
-                             trans, rgbFace)  # its clip group, and the style of its <use>
+                             trans, rgbFace)
         written = out.getvalue()[start:]
         first = written.rindex("<use ")
-        end = written.index("/>", first)
-        style = written[written.index(' style="', first):end]
-        (dx, dy), shape = _outline(marker_path, marker_trans + Affine2D().scale(1, -1))
-        out.seek(start + first)
+        end = written.index("/>\n", first) + 3
+        line = written[written.rindex("\n", 0, first) + 1:end]  # indented, as matplotlib's
+        head, tail = line.split(' x="', 1)
+        tail = tail[tail.index(' style="'):]
+        out.seek(start + end)
         out.truncate()
-        out.write(f'<path d="{"".join(f"M{x + dx:.2f} {y + dy:.2f}{shape}" for x, y in xy)}"'
-                  f"{style}{written[end:]}")
+        out.write("".join(f'{head} x="{num(x)}" y="{num(y)}"{tail}' for x, y in xy[1:])
+                  + written[end:])
 
     def get_text_width_height_descent(self, s, prop, ismath):
         """Agg's measure of ``s`` at the figure's dpi, in points."""
@@ -524,26 +523,6 @@ class _SVGWithAggMetrics(RendererSVG):
         self.course_out.write(
             f'<g style="{";".join(style)}" transform="translate({num(x)} {num(y)}) '
             f'rotate({num(-angle)}) scale({num(scale)} {num(-scale)})">{uses}</g>\n')
-
-
-def _outline(path, transform):
-    """``path`` under ``transform`` as SVG path data after its first point, in relative
-    commands (one string for every place it is drawn), and that first point: ``((x, y), d)``.
-    Rounded to 0.01 pt before the steps are taken, so rounding does not add up along it."""
-    segments = list(path.iter_segments(transform, simplify=False, curves=True))
-    start = np.round(segments[0][0][-2:], 2)
-    letters = {Path.MOVETO: "m", Path.LINETO: "l", Path.CURVE3: "q", Path.CURVE4: "c"}
-    pen, opened, steps = start, start, []
-    for vertices, code in segments[1:]:
-        if code == Path.CLOSEPOLY:
-            steps.append("z")
-            pen = opened
-            continue
-        points = np.round(vertices.reshape(-1, 2), 2)
-        steps.append(letters[code] + " ".join(f"{x:.2f} {y:.2f}" for x, y in points - pen))
-        pen = points[-1]
-        opened = pen if code == Path.MOVETO else opened
-    return tuple(start), "".join(steps)
 
 
 def _defs(fig, runs, prefix, glyphs):

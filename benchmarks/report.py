@@ -188,6 +188,14 @@ def markdown(info, browser_result, browser_reason, nbclient_rows, reference_rows
     return "\n".join(parts)
 
 
+def _not_measured(ax):
+    """A panel for a part left out of the run (``--skip``): says so instead of empty axes."""
+    ax.text(0.5, 0.5, "not measured in this run", ha="center", va="center", color="grey",
+            transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def plot(path, browser_result, nbclient_rows, reference_rows):
     import matplotlib
     import numpy as np
@@ -214,6 +222,8 @@ def plot(path, browser_result, nbclient_rows, reference_rows):
         ax.set_yticks(list(ys), labels, fontsize=8)
         ax.invert_yaxis()
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
+    else:
+        _not_measured(ax)
     ax.set(title="widget latency (median, ms)", xlabel="ms")
 
     ax = axes[1]
@@ -229,6 +239,9 @@ def plot(path, browser_result, nbclient_rows, reference_rows):
         total = sum(r["seconds"] for r in nbclient_rows)
         ax.legend(fontsize=8)
         ax.set_title(f"top to bottom (s); course {total:.0f} s")
+    else:
+        _not_measured(ax)
+        ax.set_title("top to bottom (s)")
     ax.set(xlabel="notebook", ylabel="s")
 
     ax = axes[2]
@@ -247,6 +260,8 @@ def plot(path, browser_result, nbclient_rows, reference_rows):
         ax.set_yticks(range(len(labels)), labels, fontsize=8)
         ax.invert_yaxis()
         ax.legend(fontsize=8)
+    else:
+        _not_measured(ax)
     ax.set(title="utils time / PyTorch time", xlabel="ratio")
     fig.savefig(path, dpi=80)
     plt.close(fig)

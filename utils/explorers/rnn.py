@@ -38,6 +38,13 @@ def _with_play(explorer, control_name, interval_ms=500, step=1):
 
 # --- 07: hidden states over time for a typed word ------------------------------------------------
 
+def _blank(rows):
+    """A map of ``rows x T_MAX`` with every cell masked (drawn as the axes' background).
+    Zeros under the mask, not ``np.ma.masked_all``'s uninitialised memory, which the
+    colormap still scales (an overflow warning when the garbage is huge)."""
+    return np.ma.masked_array(np.zeros((rows, T_MAX)), mask=True)
+
+
 def tokens(word, alphabet=ALPHABET, T=T_MAX):
     """A word's token ids (lower case; characters outside the alphabet become spaces), at
     most ``T`` of them."""
@@ -88,10 +95,9 @@ def hidden_states(word="recurrent", t=None):
     xax, hax = axes[0, 0], axes[1, 0]
     axes[0, 1].axis("off")
     bax = axes[1, 1]
-    empty_x, empty_h = np.ma.masked_all((D, T_MAX)), np.ma.masked_all((H, T_MAX))
-    x_image = xax.imshow(empty_x, cmap="PuOr_r", vmin=-2.5, vmax=2.5, aspect="auto",
+    x_image = xax.imshow(_blank(D), cmap="PuOr_r", vmin=-2.5, vmax=2.5, aspect="auto",
                          interpolation="nearest")
-    h_image = hax.imshow(empty_h, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto",
+    h_image = hax.imshow(_blank(H), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto",
                          interpolation="nearest")
     for ax in (xax, hax):
         ax.set_facecolor("#f2f2f2")
@@ -125,7 +131,7 @@ def hidden_states(word="recurrent", t=None):
         if text not in cache:
             cache.clear()  # one word at a time: the slider reuses it
             cache[text] = ids, X, H_all = word_states(text)
-            xs, hs = np.ma.masked_all((D, T_MAX)), np.ma.masked_all((H, T_MAX))
+            xs, hs = _blank(D), _blank(H)
             xs[:, :len(ids)], hs[:, :len(ids)] = X.T, H_all.T
             x_image.set_data(xs)
             h_image.set_data(hs)
